@@ -1,0 +1,1 @@
+//! ToonDB's command-line tools: toondb (shell and tools) and toondb-bulk

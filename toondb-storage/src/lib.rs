@@ -1,0 +1,1 @@
+//! ToonDB's transactional key-value engine on redb: keyspaces, snapshot-isolation transactions, scans, durability modes

@@ -1,0 +1,1 @@
+//! ToonDB's BM25 text engine on tantivy
