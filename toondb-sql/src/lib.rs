@@ -1,0 +1,1 @@
+//! ToonDB SQL engine (being written).
