@@ -1,0 +1,459 @@
+//! Snapshots, transactions and scans.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use redb::ReadOnlyTable;
+
+use crate::commit::WriteSet;
+use crate::db::Inner;
+use crate::keyspace::Keyspace;
+use crate::{Error, Result, check_key, check_value};
+
+type RedbTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
+type RedbRange = redb::Range<'static, &'static [u8], &'static [u8]>;
+
+/// A consistent, read-only view of the whole database as of one commit.
+pub(crate) struct Snapshot {
+    read: redb::ReadTransaction,
+    /// Tables opened so far; `None` records a keyspace that does not exist yet.
+    tables: Mutex<HashMap<Keyspace, Option<Arc<RedbTable>>>>,
+}
+
+impl Snapshot {
+    pub(crate) fn new(read: redb::ReadTransaction) -> Snapshot {
+        Snapshot {
+            read,
+            tables: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn table(&self, ks: &Keyspace) -> Result<Option<Arc<RedbTable>>> {
+        let mut tables = self.tables.lock();
+        if let Some(t) = tables.get(ks) {
+            return Ok(t.clone());
+        }
+        let table = match self.read.open_table(ks.table()) {
+            Ok(t) => Some(Arc::new(t)),
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(Error::engine(e)),
+        };
+        tables.insert(ks.clone(), table.clone());
+        Ok(table)
+    }
+
+    pub(crate) fn get(&self, ks: &Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let Some(table) = self.table(ks)? else {
+            return Ok(None);
+        };
+        Ok(table
+            .get(key)
+            .map_err(Error::engine)?
+            .map(|v| v.value().to_vec()))
+    }
+
+    pub(crate) fn len(&self, ks: &Keyspace) -> Result<u64> {
+        use redb::ReadableTableMetadata;
+        match self.table(ks)? {
+            Some(t) => t.len().map_err(Error::engine),
+            None => Ok(0),
+        }
+    }
+
+    fn range(
+        &self,
+        ks: &Keyspace,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+    ) -> Result<Option<RedbRange>> {
+        if range_is_empty(lower, upper) {
+            return Ok(None);
+        }
+        let Some(table) = self.table(ks)? else {
+            return Ok(None);
+        };
+        table
+            .range::<&[u8]>((lower, upper))
+            .map(Some)
+            .map_err(Error::engine)
+    }
+
+    /// A merged scan over this snapshot and `overlay` (a transaction's own writes).
+    pub(crate) fn scan(
+        &self,
+        db: &Arc<Inner>,
+        ks: &Keyspace,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        order: ScanOrder,
+        overlay: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<Scan> {
+        db.count_query();
+        let base = self.range(ks, lower, upper)?;
+        let mut overlay = overlay;
+        if order == ScanOrder::Reverse {
+            overlay.reverse();
+        }
+        Ok(Scan {
+            db: db.clone(),
+            base,
+            base_peek: None,
+            overlay: overlay.into_iter(),
+            overlay_peek: None,
+            order,
+            failed: false,
+        })
+    }
+}
+
+/// `true` when no key can lie between the bounds (redb panics on an inverted range).
+fn range_is_empty(lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> bool {
+    match (lower, upper) {
+        (Bound::Included(l), Bound::Included(u)) => l > u,
+        (Bound::Included(l), Bound::Excluded(u))
+        | (Bound::Excluded(l), Bound::Included(u))
+        | (Bound::Excluded(l), Bound::Excluded(u)) => l >= u,
+        _ => false,
+    }
+}
+
+fn in_range(key: &[u8], lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> bool {
+    (match lower {
+        Bound::Included(l) => key >= l,
+        Bound::Excluded(l) => key > l,
+        Bound::Unbounded => true,
+    }) && (match upper {
+        Bound::Included(u) => key <= u,
+        Bound::Excluded(u) => key < u,
+        Bound::Unbounded => true,
+    })
+}
+
+/// The smallest key greater than every key that starts with `prefix`, or `None` when
+/// no such key exists (the prefix is empty or all `0xFF`).
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// The direction of a scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScanOrder {
+    /// Ascending key order.
+    #[default]
+    Forward,
+    /// Descending key order.
+    Reverse,
+}
+
+/// An ordered iterator over key-value pairs of one keyspace, as of one snapshot (plus,
+/// for a transaction's scan, the transaction's own writes at the time the scan was
+/// created).
+///
+/// A scan owns what it reads: it borrows nothing from the transaction or database that
+/// made it, and keeps reading its snapshot while others commit. After an error it ends.
+pub struct Scan {
+    db: Arc<Inner>,
+    base: Option<RedbRange>,
+    base_peek: Option<(Vec<u8>, Vec<u8>)>,
+    overlay: std::vec::IntoIter<(Vec<u8>, Option<Vec<u8>>)>,
+    overlay_peek: Option<(Vec<u8>, Option<Vec<u8>>)>,
+    order: ScanOrder,
+    failed: bool,
+}
+
+impl Scan {
+    fn fill_base(&mut self) -> Result<()> {
+        if self.base_peek.is_some() {
+            return Ok(());
+        }
+        let Some(base) = self.base.as_mut() else {
+            return Ok(());
+        };
+        let next = match self.order {
+            ScanOrder::Forward => base.next(),
+            ScanOrder::Reverse => base.next_back(),
+        };
+        match next {
+            None => self.base = None,
+            Some(Ok((k, v))) => self.base_peek = Some((k.value().to_vec(), v.value().to_vec())),
+            Some(Err(e)) => return Err(Error::engine(e)),
+        }
+        Ok(())
+    }
+
+    /// Groups the rest of the scan into `Vec`s of at most `batch_size` pairs, so a
+    /// caller across an FFI boundary pays per batch rather than per key.
+    pub fn batched(self, batch_size: usize) -> Result<ScanBatches> {
+        if batch_size == 0 {
+            return Err(Error::InvalidArgument(
+                "batch_size must be at least 1".into(),
+            ));
+        }
+        Ok(ScanBatches {
+            scan: self,
+            batch_size,
+        })
+    }
+}
+
+impl Iterator for Scan {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            if let Err(e) = self.fill_base() {
+                self.failed = true;
+                return Some(Err(e));
+            }
+            if self.overlay_peek.is_none() {
+                self.overlay_peek = self.overlay.next();
+            }
+            let take_overlay = match (&self.base_peek, &self.overlay_peek) {
+                (None, None) => return None,
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some((bk, _)), Some((ok, _))) => {
+                    let ord = match self.order {
+                        ScanOrder::Forward => bk.cmp(ok),
+                        ScanOrder::Reverse => ok.cmp(bk),
+                    };
+                    match ord {
+                        Ordering::Less => false,
+                        Ordering::Greater => true,
+                        Ordering::Equal => {
+                            // The transaction's own write shadows the snapshot's value.
+                            self.base_peek = None;
+                            true
+                        }
+                    }
+                }
+            };
+            let pair = if take_overlay {
+                match self.overlay_peek.take() {
+                    Some((k, Some(v))) => (k, v),
+                    _ => continue, // a deletion: skip the key
+                }
+            } else {
+                match self.base_peek.take() {
+                    Some(pair) => pair,
+                    None => continue,
+                }
+            };
+            self.db.count_read(pair.0.len() + pair.1.len());
+            return Some(Ok(pair));
+        }
+    }
+}
+
+/// The batches of a [`Scan`]: each item is a `Vec` of at most the batch size pairs.
+pub struct ScanBatches {
+    scan: Scan,
+    batch_size: usize,
+}
+
+impl Iterator for ScanBatches {
+    type Item = Result<Vec<(Vec<u8>, Vec<u8>)>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut batch = Vec::with_capacity(self.batch_size.min(4096));
+        for item in self.scan.by_ref() {
+            match item {
+                Ok(pair) => {
+                    batch.push(pair);
+                    if batch.len() == self.batch_size {
+                        break;
+                    }
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        if batch.is_empty() {
+            None
+        } else {
+            Some(Ok(batch))
+        }
+    }
+}
+
+/// A snapshot-isolation transaction.
+///
+/// It reads one consistent snapshot (taken at [`begin_transaction`]) and sees its own
+/// writes, which it buffers in memory until [`commit`](Transaction::commit). Commit
+/// checks the keys it wrote against every commit made since its snapshot: if another
+/// transaction committed a write to one of them first, commit fails with the retryable
+/// [`Error::Conflict`] and nothing is applied. Otherwise all writes land in one redb
+/// write and commit returns the commit's sequence number. Dropping an uncommitted
+/// transaction aborts it.
+///
+/// Snapshot isolation permits write skew (two transactions that each read what the
+/// other writes, and write disjoint keys, both commit); write a key you depend on to
+/// turn such a read into a conflict.
+///
+/// [`begin_transaction`]: crate::Database::begin_transaction
+pub struct Transaction {
+    db: Arc<Inner>,
+    id: u64,
+    snapshot_seq: u64,
+    snapshot: Snapshot,
+    writes: WriteSet,
+    finished: bool,
+}
+
+impl Transaction {
+    pub(crate) fn new(db: Arc<Inner>, id: u64, snapshot: Snapshot, snapshot_seq: u64) -> Self {
+        Transaction {
+            db,
+            id,
+            snapshot_seq,
+            snapshot,
+            writes: WriteSet::new(),
+            finished: false,
+        }
+    }
+
+    /// This transaction's id, unique within the process.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The sequence number of the last commit this transaction's snapshot includes.
+    pub fn snapshot_seq(&self) -> u64 {
+        self.snapshot_seq
+    }
+
+    /// Whether the transaction has buffered any write.
+    pub fn is_read_only(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// Reads `key` in `ks`: the transaction's own write if it made one, else the snapshot.
+    pub fn get(&self, ks: &Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.db.count_query();
+        let value = match self.writes.get(ks).and_then(|w| w.get(key)) {
+            Some(own) => own.clone(),
+            None => self.snapshot.get(ks, key)?,
+        };
+        if let Some(v) = &value {
+            self.db.count_read(key.len() + v.len());
+        }
+        Ok(value)
+    }
+
+    /// Buffers a write of `value` under `key` in `ks`.
+    pub fn put(&mut self, ks: &Keyspace, key: &[u8], value: &[u8]) -> Result<()> {
+        check_key(key)?;
+        check_value(value)?;
+        self.writes
+            .entry(ks.clone())
+            .or_default()
+            .insert(key.to_vec(), Some(value.to_vec()));
+        Ok(())
+    }
+
+    /// Buffers the deletion of `key` in `ks` (deleting a missing key is not an error).
+    pub fn delete(&mut self, ks: &Keyspace, key: &[u8]) -> Result<()> {
+        check_key(key)?;
+        self.writes
+            .entry(ks.clone())
+            .or_default()
+            .insert(key.to_vec(), None);
+        Ok(())
+    }
+
+    /// Scans `[start, end)` of `ks` in key order.
+    pub fn scan(&self, ks: &Keyspace, start: &[u8], end: &[u8]) -> Result<Scan> {
+        self.scan_range(
+            ks,
+            Bound::Included(start),
+            Bound::Excluded(end),
+            ScanOrder::Forward,
+        )
+    }
+
+    /// Scans every key of `ks` that starts with `prefix`, in key order.
+    pub fn scan_prefix(&self, ks: &Keyspace, prefix: &[u8]) -> Result<Scan> {
+        let end = prefix_end(prefix);
+        let upper = match &end {
+            Some(e) => Bound::Excluded(e.as_slice()),
+            None => Bound::Unbounded,
+        };
+        self.scan_range(ks, Bound::Included(prefix), upper, ScanOrder::Forward)
+    }
+
+    /// Scans the keys of `ks` between two bounds, in the given order.
+    pub fn scan_range(
+        &self,
+        ks: &Keyspace,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        order: ScanOrder,
+    ) -> Result<Scan> {
+        let overlay = match self.writes.get(ks) {
+            Some(w) if !range_is_empty(lower, upper) => w
+                .range::<[u8], _>((lower, upper))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        debug_assert!(overlay.iter().all(|(k, _)| in_range(k, lower, upper)));
+        self.snapshot
+            .scan(&self.db, ks, lower, upper, order, overlay)
+    }
+
+    /// Commits: checks for write-write conflicts, applies every write in one redb
+    /// write transaction (durably, as the database's [`SyncMode`](crate::SyncMode)
+    /// says) and returns the commit sequence number. A transaction that wrote nothing
+    /// commits trivially and returns its snapshot's sequence number.
+    pub fn commit(mut self) -> Result<u64> {
+        self.finished = true;
+        let writes = std::mem::take(&mut self.writes);
+        if writes.is_empty() {
+            self.db.pipeline.unregister(self.snapshot_seq);
+            self.db.count_commit(true);
+            return Ok(self.snapshot_seq);
+        }
+        self.db.commit(self.id, Some(self.snapshot_seq), writes)
+    }
+
+    /// Aborts: discards every buffered write. Dropping the transaction does the same.
+    pub fn abort(mut self) {
+        self.finish_aborted();
+    }
+
+    fn finish_aborted(&mut self) {
+        if !self.finished {
+            self.finished = true;
+            self.db.pipeline.unregister(self.snapshot_seq);
+            self.db.count_commit(false);
+        }
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        self.finish_aborted();
+    }
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("id", &self.id)
+            .field("snapshot_seq", &self.snapshot_seq)
+            .field("keyspaces_written", &self.writes.len())
+            .finish()
+    }
+}
