@@ -31,10 +31,10 @@ struct LoggedCommit {
 /// The first key both write sets write, if any.
 fn first_common_key<'a>(ours: &'a WriteSet, theirs: &WriteSet) -> Option<(&'a Keyspace, &'a [u8])> {
     for (ks, keys) in ours {
-        if let Some(their_keys) = theirs.get(ks) {
-            if let Some(k) = keys.keys().find(|k| their_keys.contains_key(*k)) {
-                return Some((ks, k));
-            }
+        if let Some(their_keys) = theirs.get(ks)
+            && let Some(k) = keys.keys().find(|k| their_keys.contains_key(*k))
+        {
+            return Some((ks, k));
         }
     }
     None
@@ -257,7 +257,8 @@ fn apply_group(
     wtx.set_durability(durability).map_err(Error::engine)?;
     let mut stats = Applied::default();
     // Merge the group per keyspace so each table is opened once.
-    let mut merged: BTreeMap<&Keyspace, Vec<(&[u8], Option<&[u8]>)>> = BTreeMap::new();
+    type Writes<'a> = Vec<(&'a [u8], Option<&'a [u8]>)>;
+    let mut merged: BTreeMap<&Keyspace, Writes<'_>> = BTreeMap::new();
     for (_, p) in group {
         for (ks, writes) in p.writes.iter() {
             let list = merged.entry(ks).or_default();

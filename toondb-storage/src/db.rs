@@ -237,7 +237,7 @@ impl Database {
     /// Reads `key` from keyspace `ks` (autocommit read of the latest commit).
     pub fn get_in(&self, ks: &Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.inner.count_query();
-        let value = self.snapshot()?.get(ks, key)?;
+        let value = crate::txn::get_latest(&self.inner.core.db, ks, key)?;
         if let Some(v) = &value {
             self.inner.count_read(key.len() + v.len());
         }

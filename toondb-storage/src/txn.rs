@@ -1,7 +1,6 @@
 //! Snapshots, transactions and scans.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -19,40 +18,34 @@ type RedbRange = redb::Range<'static, &'static [u8], &'static [u8]>;
 /// A consistent, read-only view of the whole database as of one commit.
 pub(crate) struct Snapshot {
     read: redb::ReadTransaction,
-    /// Tables opened so far; `None` records a keyspace that does not exist yet.
-    tables: Mutex<HashMap<Keyspace, Option<Arc<RedbTable>>>>,
+    /// Tables opened so far; `None` records a keyspace that does not exist yet. A
+    /// transaction touches few keyspaces, so a short list beats a hash map.
+    tables: Mutex<Vec<(Keyspace, Option<Arc<RedbTable>>)>>,
 }
 
 impl Snapshot {
     pub(crate) fn new(read: redb::ReadTransaction) -> Snapshot {
         Snapshot {
             read,
-            tables: Mutex::new(HashMap::new()),
+            tables: Mutex::new(Vec::new()),
         }
     }
 
     fn table(&self, ks: &Keyspace) -> Result<Option<Arc<RedbTable>>> {
         let mut tables = self.tables.lock();
-        if let Some(t) = tables.get(ks) {
+        if let Some((_, t)) = tables.iter().find(|(k, _)| k == ks) {
             return Ok(t.clone());
         }
-        let table = match self.read.open_table(ks.table()) {
-            Ok(t) => Some(Arc::new(t)),
-            Err(redb::TableError::TableDoesNotExist(_)) => None,
-            Err(e) => return Err(Error::engine(e)),
-        };
-        tables.insert(ks.clone(), table.clone());
+        let table = open_table(&self.read, ks)?.map(Arc::new);
+        tables.push((ks.clone(), table.clone()));
         Ok(table)
     }
 
     pub(crate) fn get(&self, ks: &Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let Some(table) = self.table(ks)? else {
-            return Ok(None);
-        };
-        Ok(table
-            .get(key)
-            .map_err(Error::engine)?
-            .map(|v| v.value().to_vec()))
+        match self.table(ks)? {
+            Some(table) => table_get(&table, key),
+            None => Ok(None),
+        }
     }
 
     pub(crate) fn len(&self, ks: &Keyspace) -> Result<u64> {
@@ -106,6 +99,36 @@ impl Snapshot {
             order,
             failed: false,
         })
+    }
+}
+
+/// Opens the table of `ks` in `read`; `None` if the keyspace was never written.
+fn open_table(read: &redb::ReadTransaction, ks: &Keyspace) -> Result<Option<RedbTable>> {
+    match read.open_table(ks.table()) {
+        Ok(t) => Ok(Some(t)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(Error::engine(e)),
+    }
+}
+
+fn table_get(table: &RedbTable, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    Ok(table
+        .get(key)
+        .map_err(Error::engine)?
+        .map(|v| v.value().to_vec()))
+}
+
+/// One read of the latest commit, without building a [`Snapshot`].
+pub(crate) fn get_latest(
+    db: &redb::Database,
+    ks: &Keyspace,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>> {
+    use redb::ReadableDatabase;
+    let read = db.begin_read().map_err(Error::engine)?;
+    match open_table(&read, ks)? {
+        Some(table) => table_get(&table, key),
+        None => Ok(None),
     }
 }
 

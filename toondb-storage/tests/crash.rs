@@ -159,7 +159,7 @@ fn crash_writer_child() {
         .map(|t| {
             let db = db.clone();
             let out = out.clone();
-            std::thread::spawn(move || {
+            std::thread::spawn(move || -> ! {
                 let kv = db.kv_keyspace();
                 let mut i = last_of(&db, t);
                 loop {
@@ -178,7 +178,8 @@ fn crash_writer_child() {
             })
         })
         .collect();
+    // The writers loop until the parent kills the process.
     for h in handles {
-        h.join().unwrap();
+        let _never = h.join();
     }
 }
