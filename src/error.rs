@@ -38,6 +38,10 @@ pub enum ErrorCode {
     InvalidArgument,
     /// A transaction lost a write-write conflict; retry it.
     TransactionConflict,
+    /// Text is not valid TOON.
+    ToonSyntax,
+    /// A value cannot be encoded as TOON, or decoded TOON does not fit the target type.
+    ToonEncoding,
     /// A failure inside an embedded engine.
     Internal,
 }
@@ -59,12 +63,14 @@ impl ErrorCode {
             ErrorCode::InvalidKeyspace => "INVALID_KEYSPACE",
             ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
             ErrorCode::TransactionConflict => "TRANSACTION_CONFLICT",
+            ErrorCode::ToonSyntax => "TOON_SYNTAX",
+            ErrorCode::ToonEncoding => "TOON_ENCODING",
             ErrorCode::Internal => "INTERNAL",
         }
     }
 
     /// The code's stable number: 1xxx storage and open, 2xxx input, 3xxx transactions,
-    /// 9xxx internal.
+    /// 4xxx TOON, 9xxx internal.
     pub fn number(self) -> u32 {
         match self {
             ErrorCode::DatabaseLocked => 1001,
@@ -80,6 +86,8 @@ impl ErrorCode {
             ErrorCode::InvalidKeyspace => 2004,
             ErrorCode::InvalidArgument => 2005,
             ErrorCode::TransactionConflict => 3001,
+            ErrorCode::ToonSyntax => 4001,
+            ErrorCode::ToonEncoding => 4002,
             ErrorCode::Internal => 9001,
         }
     }
@@ -129,6 +137,11 @@ impl ErrorCode {
                 "another transaction wrote the same key first: run the transaction again \
                  (Database::transaction_with_retry does so automatically)"
             }
+            ErrorCode::ToonSyntax => "fix the TOON text at the line and column the message names",
+            ErrorCode::ToonEncoding => {
+                "check the value's shape: TOON needs string map keys, bounded nesting, and \
+                 for the compact table form one JSON object per record"
+            }
             ErrorCode::Internal => {
                 "an embedded engine failed unexpectedly: retry, and report it with the message \
                  if it persists"
@@ -152,6 +165,10 @@ pub enum Error {
     /// An error of the storage engine.
     #[error(transparent)]
     Storage(#[from] storage::Error),
+    /// An error of the TOON codec.
+    #[cfg(feature = "toon")]
+    #[error(transparent)]
+    Toon(#[from] toondb_toon::Error),
 }
 
 impl Error {
@@ -159,6 +176,8 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Error::Storage(e) => storage_code(e),
+            #[cfg(feature = "toon")]
+            Error::Toon(e) => toon_code(e),
         }
     }
 
@@ -171,7 +190,19 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Storage(e) => e.is_retryable(),
+            #[cfg(feature = "toon")]
+            Error::Toon(_) => false,
         }
+    }
+}
+
+#[cfg(feature = "toon")]
+fn toon_code(e: &toondb_toon::Error) -> ErrorCode {
+    match e {
+        toondb_toon::Error::Syntax { .. } => ErrorCode::ToonSyntax,
+        toondb_toon::Error::Io(_) => ErrorCode::Io,
+        toondb_toon::Error::InvalidOption(_) => ErrorCode::InvalidArgument,
+        _ => ErrorCode::ToonEncoding,
     }
 }
 
@@ -215,6 +246,8 @@ mod tests {
             ErrorCode::InvalidKeyspace,
             ErrorCode::InvalidArgument,
             ErrorCode::TransactionConflict,
+            ErrorCode::ToonSyntax,
+            ErrorCode::ToonEncoding,
             ErrorCode::Internal,
         ];
         let names: std::collections::HashSet<_> = all.iter().map(|c| c.as_str()).collect();

@@ -59,9 +59,11 @@
 
 mod database;
 mod error;
+mod query;
 
 pub use database::{Database, DatabaseBuilder, Transaction};
 pub use error::{Error, ErrorCode, Result};
+pub use query::{Query, QueryRow};
 pub use toondb_storage::{Scan, ScanBatches, ScanOrder, Stats, SyncMode};
 
 pub use toondb_storage as storage;
