@@ -1,0 +1,2370 @@
+//! The binder: resolves names against the catalog and turns sqlparser's AST into plans.
+
+use std::sync::Arc;
+
+use sqlparser::ast;
+
+use crate::catalog::{Catalog, Column, Table, norm};
+use crate::error::{Error, Location, Result};
+use crate::plan::{
+    Access, AggCall, AggFunc, BinOp, Expr, Func, JoinKind, Plan, SetOp, SortKey, SubKind, SubQuery,
+    UnOp,
+};
+use crate::value::{Affinity, Value, apply_affinity};
+
+/// What to do when a row conflicts with a PRIMARY KEY or UNIQUE constraint.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Conflict {
+    Abort,
+    Ignore,
+    Replace,
+}
+
+/// A bound statement.
+#[derive(Debug)]
+pub(crate) enum Stmt {
+    Query {
+        plan: Plan,
+        columns: Vec<String>,
+        decl_types: Vec<Option<String>>,
+    },
+    Insert {
+        table: Arc<Table>,
+        targets: Vec<usize>,
+        source: Plan,
+        conflict: Conflict,
+    },
+    Update {
+        table: Arc<Table>,
+        scan: Plan,
+        sets: Vec<(usize, Expr)>,
+        conflict: Conflict,
+    },
+    Delete {
+        table: Arc<Table>,
+        scan: Plan,
+    },
+    CreateTable {
+        table: Table,
+        uniques: Vec<Vec<usize>>,
+        if_not_exists: bool,
+    },
+    DropTable {
+        name: String,
+        if_exists: bool,
+    },
+    CreateIndex {
+        name: String,
+        table: String,
+        columns: Vec<usize>,
+        unique: bool,
+        if_not_exists: bool,
+    },
+    DropIndex {
+        name: String,
+        if_exists: bool,
+    },
+    AddColumn {
+        table: String,
+        column: Column,
+    },
+    Begin,
+    Commit,
+    Rollback,
+    Explain(Box<Stmt>),
+}
+
+#[derive(Debug, Clone)]
+struct ScopeCol {
+    table: String,
+    name: String,
+    aff: Affinity,
+    decl: Option<String>,
+}
+
+#[derive(Default)]
+struct Level {
+    cols: Vec<ScopeCol>,
+    correlated: bool,
+    aliases: Vec<(String, ast::Expr)>,
+}
+
+/// Binds statements against one catalog snapshot.
+pub(crate) struct Binder<'a> {
+    catalog: &'a Catalog,
+    levels: Vec<Level>,
+    next_sub: usize,
+    next_param: usize,
+    /// Number of parameters the statement needs.
+    pub(crate) param_count: usize,
+    depth: usize,
+}
+
+const MAX_DEPTH: usize = 400;
+
+fn loc(span: &sqlparser::tokenizer::Span) -> Option<Location> {
+    if span.start.line == 0 {
+        None
+    } else {
+        Some(Location {
+            line: span.start.line,
+            column: span.start.column,
+        })
+    }
+}
+
+fn ident_loc(i: &ast::Ident) -> Option<Location> {
+    loc(&i.span)
+}
+
+fn object_name(n: &ast::ObjectName) -> Result<String> {
+    match n.0.last() {
+        Some(ast::ObjectNamePart::Identifier(i)) => Ok(i.value.clone()),
+        _ => Err(Error::unsupported(format!("object name {n}"))),
+    }
+}
+
+pub(crate) fn comparison_conv(la: Affinity, ra: Affinity) -> (Affinity, Affinity) {
+    let none = |a: Affinity| matches!(a, Affinity::Blob | Affinity::Text);
+    if la.is_numeric() && none(ra) {
+        (Affinity::Blob, Affinity::Numeric)
+    } else if ra.is_numeric() && none(la) {
+        (Affinity::Numeric, Affinity::Blob)
+    } else if la == Affinity::Text && ra == Affinity::Blob {
+        (Affinity::Blob, Affinity::Text)
+    } else if ra == Affinity::Text && la == Affinity::Blob {
+        (Affinity::Text, Affinity::Blob)
+    } else {
+        (Affinity::Blob, Affinity::Blob)
+    }
+}
+
+pub(crate) fn type_affinity(dt: &ast::DataType) -> (String, Affinity) {
+    let name = dt.to_string();
+    let aff = Affinity::from_type_name(&name);
+    (name, aff)
+}
+
+fn agg_name(name: &str) -> Option<AggFunc> {
+    Some(match name {
+        "count" => AggFunc::Count,
+        "sum" => AggFunc::Sum,
+        "total" => AggFunc::Total,
+        "avg" => AggFunc::Avg,
+        "min" => AggFunc::Min,
+        "max" => AggFunc::Max,
+        "group_concat" => AggFunc::GroupConcat,
+        _ => return None,
+    })
+}
+
+fn scalar_func(name: &str) -> Option<(Func, usize, usize)> {
+    Some(match name {
+        "abs" => (Func::Abs, 1, 1),
+        "length" => (Func::Length, 1, 1),
+        "upper" => (Func::Upper, 1, 1),
+        "lower" => (Func::Lower, 1, 1),
+        "substr" | "substring" => (Func::Substr, 2, 3),
+        "round" => (Func::Round, 1, 2),
+        "coalesce" => (Func::Coalesce, 2, usize::MAX),
+        "ifnull" => (Func::IfNull, 2, 2),
+        "nullif" => (Func::NullIf, 2, 2),
+        "typeof" => (Func::TypeOf, 1, 1),
+        "min" => (Func::Min, 2, usize::MAX),
+        "max" => (Func::Max, 2, usize::MAX),
+        "trim" => (Func::Trim, 1, 2),
+        "ltrim" => (Func::LTrim, 1, 2),
+        "rtrim" => (Func::RTrim, 1, 2),
+        "replace" => (Func::Replace, 3, 3),
+        "instr" => (Func::Instr, 2, 2),
+        "hex" => (Func::Hex, 1, 1),
+        "random" => (Func::Random, 0, 0),
+        "sign" => (Func::Sign, 1, 1),
+        "iif" => (Func::Iif, 3, 3),
+        _ => return None,
+    })
+}
+
+/// Splits an expression into its AND-ed conjuncts.
+pub(crate) fn conjuncts(e: Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::And(a, b) => {
+            conjuncts(*a, out);
+            conjuncts(*b, out);
+        }
+        other => out.push(other),
+    }
+}
+
+fn and_all(mut v: Vec<Expr>) -> Option<Expr> {
+    let first = if v.is_empty() {
+        return None;
+    } else {
+        v.remove(0)
+    };
+    Some(
+        v.into_iter()
+            .fold(first, |a, b| Expr::And(Box::new(a), Box::new(b))),
+    )
+}
+
+/// One FROM item while planning joins.
+struct FromItem {
+    plan: Plan,
+    width: usize,
+    offset: usize,
+    kind: JoinKind,
+    on: Vec<Expr>,
+    pushed: Vec<Expr>,
+    step_conds: Vec<Expr>,
+}
+
+struct SelectOut {
+    plan: Plan,
+    names: Vec<String>,
+    affs: Vec<Affinity>,
+    decls: Vec<Option<String>>,
+}
+
+impl<'a> Binder<'a> {
+    pub(crate) fn new(catalog: &'a Catalog) -> Self {
+        Binder {
+            catalog,
+            levels: Vec::new(),
+            next_sub: 0,
+            next_param: 0,
+            param_count: 0,
+            depth: 0,
+        }
+    }
+
+    fn table(&self, name: &ast::ObjectName) -> Result<Arc<Table>> {
+        let n = object_name(name)?;
+        self.catalog
+            .table(&n)
+            .cloned()
+            .ok_or_else(|| Error::UnknownTable {
+                table: n,
+                location: name.0.last().and_then(|p| match p {
+                    ast::ObjectNamePart::Identifier(i) => ident_loc(i),
+                    _ => None,
+                }),
+            })
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Statements
+
+    pub(crate) fn bind_statement(&mut self, st: &ast::Statement) -> Result<Stmt> {
+        match st {
+            ast::Statement::Query(q) => {
+                let out = self.bind_query(q)?;
+                Ok(Stmt::Query {
+                    plan: out.plan,
+                    columns: out.names,
+                    decl_types: out.decls,
+                })
+            }
+            ast::Statement::Insert(ins) => self.bind_insert(ins),
+            ast::Statement::Update(up) => self.bind_update(up),
+            ast::Statement::Delete(del) => self.bind_delete(del),
+            ast::Statement::CreateTable(ct) => self.bind_create_table(ct),
+            ast::Statement::CreateIndex(ci) => {
+                if ci.predicate.is_some() {
+                    return Err(Error::unsupported(
+                        "partial indexes (CREATE INDEX ... WHERE)",
+                    ));
+                }
+                let name = match &ci.name {
+                    Some(n) => object_name(n)?,
+                    None => return Err(Error::invalid("CREATE INDEX needs a name")),
+                };
+                let table = self.table(&ci.table_name)?;
+                let mut columns = Vec::new();
+                for c in &ci.columns {
+                    match &c.column.expr {
+                        ast::Expr::Identifier(i) => {
+                            let p = table.column_index(&i.value).ok_or_else(|| {
+                                Error::UnknownColumn {
+                                    column: i.value.clone(),
+                                    table: Some(table.name.clone()),
+                                    location: ident_loc(i),
+                                }
+                            })?;
+                            columns.push(p);
+                        }
+                        other => {
+                            return Err(Error::unsupported(format!("index on expression {other}")));
+                        }
+                    }
+                }
+                Ok(Stmt::CreateIndex {
+                    name,
+                    table: table.name.clone(),
+                    columns,
+                    unique: ci.unique,
+                    if_not_exists: ci.if_not_exists,
+                })
+            }
+            ast::Statement::Drop {
+                object_type,
+                if_exists,
+                names,
+                ..
+            } => {
+                let name = match names.as_slice() {
+                    [n] => object_name(n)?,
+                    _ => return Err(Error::unsupported("DROP of several objects at once")),
+                };
+                match object_type {
+                    ast::ObjectType::Table => Ok(Stmt::DropTable {
+                        name,
+                        if_exists: *if_exists,
+                    }),
+                    ast::ObjectType::Index => Ok(Stmt::DropIndex {
+                        name,
+                        if_exists: *if_exists,
+                    }),
+                    other => Err(Error::unsupported(format!("DROP {other}"))),
+                }
+            }
+            ast::Statement::AlterTable(at) => {
+                let table = self.table(&at.name)?;
+                match at.operations.as_slice() {
+                    [ast::AlterTableOperation::AddColumn { column_def, .. }] => {
+                        let (column, pk, unique) = self.bind_column_def(column_def)?;
+                        if pk || unique {
+                            return Err(Error::unsupported(
+                                "ALTER TABLE ADD COLUMN with PRIMARY KEY or UNIQUE",
+                            ));
+                        }
+                        if column.not_null && column.default.as_ref().is_none_or(Value::is_null) {
+                            return Err(Error::invalid(format!(
+                                "cannot add a NOT NULL column with default NULL: {}.{}",
+                                table.name, column.name
+                            )));
+                        }
+                        Ok(Stmt::AddColumn {
+                            table: table.name.clone(),
+                            column,
+                        })
+                    }
+                    _ => Err(Error::unsupported(
+                        "ALTER TABLE other than a single ADD COLUMN",
+                    )),
+                }
+            }
+            ast::Statement::StartTransaction { .. } => Ok(Stmt::Begin),
+            ast::Statement::Commit { .. } => Ok(Stmt::Commit),
+            ast::Statement::Rollback {
+                savepoint: None, ..
+            } => Ok(Stmt::Rollback),
+            ast::Statement::Explain { statement, .. } => {
+                Ok(Stmt::Explain(Box::new(self.bind_statement(statement)?)))
+            }
+            ast::Statement::CreateView(_) => Err(Error::unsupported("CREATE VIEW")),
+            ast::Statement::CreateTrigger(_) => Err(Error::unsupported("CREATE TRIGGER")),
+            ast::Statement::DropTrigger(_) => Err(Error::unsupported("DROP TRIGGER")),
+            other => {
+                let s = other.to_string();
+                let head: String = s.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+                Err(Error::unsupported(format!("statement {head}")))
+            }
+        }
+    }
+
+    fn bind_column_def(&mut self, cd: &ast::ColumnDef) -> Result<(Column, bool, bool)> {
+        let (type_name, affinity) = type_affinity(&cd.data_type);
+        let type_name = if matches!(cd.data_type, ast::DataType::Unspecified) {
+            String::new()
+        } else {
+            type_name
+        };
+        let affinity = if type_name.is_empty() {
+            Affinity::Blob
+        } else {
+            affinity
+        };
+        let mut col = Column {
+            name: cd.name.value.clone(),
+            type_name,
+            affinity,
+            not_null: false,
+            default: None,
+        };
+        let (mut pk, mut unique) = (false, false);
+        for o in &cd.options {
+            match &o.option {
+                ast::ColumnOption::Null => {}
+                ast::ColumnOption::NotNull => col.not_null = true,
+                ast::ColumnOption::Default(e) => {
+                    let b = self.bind_expr(e, false)?;
+                    if !b.is_row_independent() || b.any(&|x| matches!(x, Expr::Param(_))) {
+                        return Err(Error::invalid(format!(
+                            "default value of column {} is not constant",
+                            col.name
+                        )));
+                    }
+                    let v = crate::eval::eval_const(&b)?;
+                    col.default = Some(apply_affinity(v, affinity));
+                }
+                ast::ColumnOption::PrimaryKey(_) => pk = true,
+                ast::ColumnOption::Unique(_) => unique = true,
+                ast::ColumnOption::Collation(_) | ast::ColumnOption::Comment(_) => {}
+                other => {
+                    return Err(Error::unsupported(format!(
+                        "column constraint {other} on {}",
+                        col.name
+                    )));
+                }
+            }
+        }
+        Ok((col, pk, unique))
+    }
+
+    fn bind_create_table(&mut self, ct: &ast::CreateTable) -> Result<Stmt> {
+        if ct.query.is_some() {
+            return Err(Error::unsupported("CREATE TABLE ... AS SELECT"));
+        }
+        let name = object_name(&ct.name)?;
+        let mut columns: Vec<Column> = Vec::new();
+        let mut pk: Vec<usize> = Vec::new();
+        let mut uniques: Vec<Vec<usize>> = Vec::new();
+        for cd in &ct.columns {
+            if columns
+                .iter()
+                .any(|c| c.name.eq_ignore_ascii_case(&cd.name.value))
+            {
+                return Err(Error::AlreadyExists {
+                    kind: "column",
+                    name: format!("{name}.{}", cd.name.value),
+                });
+            }
+            let (col, is_pk, is_unique) = self.bind_column_def(cd)?;
+            let pos = columns.len();
+            if is_pk {
+                if !pk.is_empty() {
+                    return Err(Error::invalid(format!(
+                        "table {name} has more than one primary key"
+                    )));
+                }
+                pk.push(pos);
+            }
+            if is_unique {
+                uniques.push(vec![pos]);
+            }
+            columns.push(col);
+        }
+        if columns.is_empty() {
+            return Err(Error::invalid(format!("table {name} has no columns")));
+        }
+        let resolve = |cols: &[ast::IndexColumn], columns: &[Column]| -> Result<Vec<usize>> {
+            cols.iter()
+                .map(|c| match &c.column.expr {
+                    ast::Expr::Identifier(i) => columns
+                        .iter()
+                        .position(|x| x.name.eq_ignore_ascii_case(&i.value))
+                        .ok_or_else(|| Error::UnknownColumn {
+                            column: i.value.clone(),
+                            table: Some(name.clone()),
+                            location: ident_loc(i),
+                        }),
+                    other => Err(Error::unsupported(format!(
+                        "constraint on expression {other}"
+                    ))),
+                })
+                .collect()
+        };
+        for c in &ct.constraints {
+            match c {
+                ast::TableConstraint::PrimaryKey(p) => {
+                    if !pk.is_empty() {
+                        return Err(Error::invalid(format!(
+                            "table {name} has more than one primary key"
+                        )));
+                    }
+                    pk = resolve(&p.columns, &columns)?;
+                }
+                ast::TableConstraint::Unique(u) => uniques.push(resolve(&u.columns, &columns)?),
+                other => {
+                    return Err(Error::unsupported(format!("table constraint {other}")));
+                }
+            }
+        }
+        let rowid_alias = match pk.as_slice() {
+            [p] if columns[*p].type_name.eq_ignore_ascii_case("INTEGER") => Some(*p),
+            _ => None,
+        };
+        for p in &pk {
+            columns[*p].not_null = true;
+        }
+        Ok(Stmt::CreateTable {
+            table: Table {
+                name,
+                id: 0,
+                columns,
+                pk,
+                rowid_alias,
+                indexes: Vec::new(),
+            },
+            uniques,
+            if_not_exists: ct.if_not_exists,
+        })
+    }
+
+    fn conflict(or: &Option<ast::SqliteOnConflict>) -> Result<Conflict> {
+        Ok(match or {
+            None | Some(ast::SqliteOnConflict::Abort) => Conflict::Abort,
+            Some(ast::SqliteOnConflict::Ignore) => Conflict::Ignore,
+            Some(ast::SqliteOnConflict::Replace) => Conflict::Replace,
+            Some(other) => return Err(Error::unsupported(format!("conflict clause OR {other}"))),
+        })
+    }
+
+    fn bind_insert(&mut self, ins: &ast::Insert) -> Result<Stmt> {
+        if ins.returning.is_some() || ins.on.is_some() {
+            return Err(Error::unsupported("INSERT ... RETURNING / ON CONFLICT"));
+        }
+        let table = match &ins.table {
+            ast::TableObject::TableName(n) => self.table(n)?,
+            _ => return Err(Error::unsupported("INSERT into a table function")),
+        };
+        let conflict = if ins.replace_into {
+            Conflict::Replace
+        } else {
+            Self::conflict(&ins.or)?
+        };
+        let targets: Vec<usize> = if ins.columns.is_empty() {
+            (0..table.columns.len()).collect()
+        } else {
+            let mut t = Vec::new();
+            for c in &ins.columns {
+                let n = object_name(c)?;
+                let p = table.column_index(&n).ok_or_else(|| Error::UnknownColumn {
+                    column: n.clone(),
+                    table: Some(table.name.clone()),
+                    location: None,
+                })?;
+                if t.contains(&p) {
+                    return Err(Error::invalid(format!("column {n} given twice in INSERT")));
+                }
+                t.push(p);
+            }
+            t
+        };
+        let source = match &ins.source {
+            Some(q) => q,
+            None => return Err(Error::unsupported("INSERT without VALUES or SELECT")),
+        };
+        let out = self.bind_query(source)?;
+        if out.names.len() != targets.len() {
+            return Err(Error::invalid(format!(
+                "table {} has {} columns but {} values were supplied",
+                table.name,
+                targets.len(),
+                out.names.len()
+            )));
+        }
+        Ok(Stmt::Insert {
+            table,
+            targets,
+            source: out.plan,
+            conflict,
+        })
+    }
+
+    fn single_table_scope(&mut self, twj: &ast::TableWithJoins) -> Result<(Arc<Table>, String)> {
+        if !twj.joins.is_empty() {
+            return Err(Error::unsupported("UPDATE/DELETE with joins"));
+        }
+        match &twj.relation {
+            ast::TableFactor::Table { name, alias, .. } => {
+                let t = self.table(name)?;
+                let a = alias
+                    .as_ref()
+                    .map(|a| a.name.value.clone())
+                    .unwrap_or_else(|| t.name.clone());
+                Ok((t, a))
+            }
+            _ => Err(Error::unsupported("UPDATE/DELETE of a derived table")),
+        }
+    }
+
+    fn push_table_level(&mut self, t: &Table, alias: &str) {
+        let cols = t
+            .columns
+            .iter()
+            .map(|c| ScopeCol {
+                table: norm(alias),
+                name: c.name.clone(),
+                aff: c.affinity,
+                decl: Some(c.type_name.clone()),
+            })
+            .collect();
+        self.levels.push(Level {
+            cols,
+            ..Default::default()
+        });
+    }
+
+    fn scan_with_where(
+        &mut self,
+        table: &Arc<Table>,
+        selection: &Option<ast::Expr>,
+    ) -> Result<Plan> {
+        let mut conds = Vec::new();
+        if let Some(w) = selection {
+            let e = self.bind_expr(w, false)?;
+            conjuncts(e, &mut conds);
+        }
+        let (plain, subs): (Vec<Expr>, Vec<Expr>) =
+            conds.into_iter().partition(|c| !c.has_subquery());
+        let mut plan = scan_plan(table.clone(), plain);
+        if let Some(f) = and_all(subs) {
+            plan = Plan::Filter {
+                input: Box::new(plan),
+                pred: f,
+            };
+        }
+        Ok(plan)
+    }
+
+    fn bind_update(&mut self, up: &ast::Update) -> Result<Stmt> {
+        if up.from.is_some() || up.returning.is_some() || up.limit.is_some() {
+            return Err(Error::unsupported("UPDATE ... FROM / RETURNING / LIMIT"));
+        }
+        let (table, alias) = self.single_table_scope(&up.table)?;
+        let conflict = Self::conflict(&up.or)?;
+        self.push_table_level(&table, &alias);
+        let r = (|| {
+            let mut sets = Vec::new();
+            for a in &up.assignments {
+                let names = match &a.target {
+                    ast::AssignmentTarget::ColumnName(n) => n,
+                    ast::AssignmentTarget::Tuple(_) => {
+                        return Err(Error::unsupported("tuple assignment in UPDATE"));
+                    }
+                };
+                let n = object_name(names)?;
+                let p = table.column_index(&n).ok_or_else(|| Error::UnknownColumn {
+                    column: n.clone(),
+                    table: Some(table.name.clone()),
+                    location: None,
+                })?;
+                let e = self.bind_expr(&a.value, false)?;
+                sets.retain(|(c, _)| *c != p);
+                sets.push((p, e));
+            }
+            let scan = self.scan_with_where(&table, &up.selection)?;
+            Ok((sets, scan))
+        })();
+        self.levels.pop();
+        let (sets, scan) = r?;
+        Ok(Stmt::Update {
+            table,
+            scan,
+            sets,
+            conflict,
+        })
+    }
+
+    fn bind_delete(&mut self, del: &ast::Delete) -> Result<Stmt> {
+        if del.using.is_some() || del.returning.is_some() || del.limit.is_some() {
+            return Err(Error::unsupported("DELETE ... USING / RETURNING / LIMIT"));
+        }
+        let from = match &del.from {
+            ast::FromTable::WithFromKeyword(v) | ast::FromTable::WithoutKeyword(v) => v,
+        };
+        let twj = match from.as_slice() {
+            [t] => t,
+            _ => return Err(Error::unsupported("DELETE from several tables")),
+        };
+        let (table, alias) = self.single_table_scope(twj)?;
+        self.push_table_level(&table, &alias);
+        let r = self.scan_with_where(&table, &del.selection);
+        self.levels.pop();
+        Ok(Stmt::Delete { table, scan: r? })
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Queries
+
+    fn bind_query(&mut self, q: &ast::Query) -> Result<SelectOut> {
+        if q.with.is_some() {
+            return Err(Error::unsupported("WITH (common table expressions)"));
+        }
+        if q.fetch.is_some() || !q.locks.is_empty() {
+            return Err(Error::unsupported("FETCH / FOR UPDATE"));
+        }
+        let order: Vec<ast::OrderByExpr> = match &q.order_by {
+            None => Vec::new(),
+            Some(ob) => match &ob.kind {
+                ast::OrderByKind::Expressions(v) => v.clone(),
+                ast::OrderByKind::All(_) => return Err(Error::unsupported("ORDER BY ALL")),
+            },
+        };
+        let (limit, offset) = match &q.limit_clause {
+            None => (None, None),
+            Some(ast::LimitClause::LimitOffset {
+                limit,
+                offset,
+                limit_by,
+            }) => {
+                if !limit_by.is_empty() {
+                    return Err(Error::unsupported("LIMIT BY"));
+                }
+                (limit.clone(), offset.as_ref().map(|o| o.value.clone()))
+            }
+            Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => {
+                (Some(limit.clone()), Some(offset.clone()))
+            }
+        };
+        let mut out = match q.body.as_ref() {
+            ast::SetExpr::Select(s) => self.bind_select(s, &order)?,
+            body => {
+                let mut o = self.bind_set_expr(body)?;
+                if !order.is_empty() {
+                    let mut keys = Vec::new();
+                    for ob in &order {
+                        let col = match &ob.expr {
+                            ast::Expr::Value(v) => position_of(&v.value, o.names.len())?,
+                            ast::Expr::Identifier(i) => o
+                                .names
+                                .iter()
+                                .position(|n| n.eq_ignore_ascii_case(&i.value))
+                                .ok_or_else(|| {
+                                    Error::invalid(format!(
+                                        "ORDER BY term {} does not match any column in the result set",
+                                        i.value
+                                    ))
+                                })?,
+                            other => {
+                                return Err(Error::invalid(format!(
+                                    "ORDER BY term {other} does not match any column in the result set"
+                                )));
+                            }
+                        };
+                        keys.push(SortKey {
+                            col,
+                            desc: ob.options.asc == Some(false),
+                            nulls_first: ob.options.nulls_first,
+                        });
+                    }
+                    o.plan = Plan::Sort {
+                        input: Box::new(o.plan),
+                        keys,
+                    };
+                }
+                o
+            }
+        };
+        if limit.is_some() || offset.is_some() {
+            let bind_const = |b: &mut Self, e: &Option<ast::Expr>| -> Result<Option<Expr>> {
+                match e {
+                    None => Ok(None),
+                    Some(e) => {
+                        let x = b.bind_expr_no_scope(e)?;
+                        Ok(Some(x))
+                    }
+                }
+            };
+            let l = bind_const(self, &limit)?;
+            let o = bind_const(self, &offset)?;
+            out.plan = Plan::Limit {
+                input: Box::new(out.plan),
+                limit: l,
+                offset: o,
+            };
+        }
+        Ok(out)
+    }
+
+    /// Binds an expression that may not reference the current row (LIMIT, VALUES).
+    fn bind_expr_no_scope(&mut self, e: &ast::Expr) -> Result<Expr> {
+        self.levels.push(Level::default());
+        let r = self.bind_expr(e, false);
+        let lvl = self.levels.pop();
+        if let Some(l) = lvl
+            && l.correlated
+            && let Some(top) = self.levels.last_mut()
+        {
+            top.correlated = true;
+        }
+        // Outer references were computed with the extra level in place: shift them back.
+        r.map(|x| {
+            x.map(&mut |n| match n {
+                Expr::Outer { depth: 1, index } => Expr::Column(index),
+                Expr::Outer { depth, index } => Expr::Outer {
+                    depth: depth - 1,
+                    index,
+                },
+                o => o,
+            })
+        })
+    }
+
+    fn bind_set_expr(&mut self, body: &ast::SetExpr) -> Result<SelectOut> {
+        match body {
+            ast::SetExpr::Select(s) => self.bind_select(s, &[]),
+            ast::SetExpr::Query(q) => self.bind_query(q),
+            ast::SetExpr::Values(v) => {
+                let mut rows = Vec::new();
+                let mut width = None;
+                for r in &v.rows {
+                    let row: Vec<Expr> = r
+                        .content
+                        .iter()
+                        .map(|e| self.bind_expr_no_scope(e))
+                        .collect::<Result<_>>()?;
+                    if width.is_some_and(|w| w != row.len()) {
+                        return Err(Error::invalid(
+                            "all VALUES must have the same number of terms",
+                        ));
+                    }
+                    width = Some(row.len());
+                    rows.push(row);
+                }
+                let w = width.unwrap_or(0);
+                Ok(SelectOut {
+                    plan: Plan::Values { rows },
+                    names: (1..=w).map(|i| format!("column{i}")).collect(),
+                    affs: vec![Affinity::Blob; w],
+                    decls: vec![None; w],
+                })
+            }
+            ast::SetExpr::SetOperation {
+                left,
+                op,
+                set_quantifier,
+                right,
+            } => {
+                let l = self.bind_set_expr(left)?;
+                let r = self.bind_set_expr(right)?;
+                if l.names.len() != r.names.len() {
+                    return Err(Error::invalid(format!(
+                        "SELECTs to the left and right of {op} do not have the same number of result columns"
+                    )));
+                }
+                let all = matches!(set_quantifier, ast::SetQuantifier::All);
+                let op = match (op, all) {
+                    (ast::SetOperator::Union, true) => SetOp::UnionAll,
+                    (ast::SetOperator::Union, false) => SetOp::Union,
+                    (ast::SetOperator::Except | ast::SetOperator::Minus, false) => SetOp::Except,
+                    (ast::SetOperator::Intersect, false) => SetOp::Intersect,
+                    (o, _) => return Err(Error::unsupported(format!("{o} ALL"))),
+                };
+                Ok(SelectOut {
+                    plan: Plan::SetOp {
+                        op,
+                        left: Box::new(l.plan),
+                        right: Box::new(r.plan),
+                    },
+                    names: l.names,
+                    affs: l.affs,
+                    decls: l.decls,
+                })
+            }
+            other => Err(Error::unsupported(format!("query body {other}"))),
+        }
+    }
+
+    fn bind_table_factor(&mut self, tf: &ast::TableFactor) -> Result<(Plan, Vec<ScopeCol>)> {
+        match tf {
+            ast::TableFactor::Table {
+                name, alias, args, ..
+            } => {
+                if args.is_some() {
+                    return Err(Error::unsupported("table-valued functions"));
+                }
+                let t = self.table(name)?;
+                let a = alias
+                    .as_ref()
+                    .map(|a| a.name.value.clone())
+                    .unwrap_or_else(|| t.name.clone());
+                let cols = t
+                    .columns
+                    .iter()
+                    .map(|c| ScopeCol {
+                        table: norm(&a),
+                        name: c.name.clone(),
+                        aff: c.affinity,
+                        decl: Some(c.type_name.clone()),
+                    })
+                    .collect();
+                Ok((
+                    Plan::Scan {
+                        table: t,
+                        access: Access::Full,
+                        filter: None,
+                    },
+                    cols,
+                ))
+            }
+            ast::TableFactor::Derived {
+                lateral,
+                subquery,
+                alias,
+                ..
+            } => {
+                if *lateral {
+                    return Err(Error::unsupported("LATERAL"));
+                }
+                // A derived table cannot see the current FROM; bind it in a fresh level.
+                self.levels.push(Level::default());
+                let r = self.bind_query(subquery);
+                let lvl = self.levels.pop();
+                if lvl.is_some_and(|l| l.correlated)
+                    && let Some(top) = self.levels.last_mut()
+                {
+                    top.correlated = true;
+                }
+                let out = r?;
+                let a = alias
+                    .as_ref()
+                    .map(|a| a.name.value.clone())
+                    .unwrap_or_default();
+                let cols = out
+                    .names
+                    .iter()
+                    .zip(out.affs.iter().zip(out.decls.iter()))
+                    .map(|(n, (aff, d))| ScopeCol {
+                        table: norm(&a),
+                        name: n.clone(),
+                        aff: *aff,
+                        decl: d.clone(),
+                    })
+                    .collect();
+                Ok((out.plan, cols))
+            }
+            ast::TableFactor::NestedJoin { .. } => Err(Error::unsupported("parenthesized joins")),
+            other => Err(Error::unsupported(format!("FROM item {other}"))),
+        }
+    }
+
+    fn bind_select(&mut self, s: &ast::Select, order: &[ast::OrderByExpr]) -> Result<SelectOut> {
+        if s.top.is_some()
+            || s.into.is_some()
+            || !s.lateral_views.is_empty()
+            || s.prewhere.is_some()
+            || !s.named_window.is_empty()
+            || s.qualify.is_some()
+        {
+            return Err(Error::unsupported(
+                "SELECT clause (TOP/INTO/WINDOW/QUALIFY)",
+            ));
+        }
+        // FROM: collect items and the combined scope.
+        let mut items: Vec<FromItem> = Vec::new();
+        let mut scope: Vec<ScopeCol> = Vec::new();
+        let mut pending_on: Vec<(usize, ast::Expr)> = Vec::new();
+        for twj in &s.from {
+            let (plan, cols) = self.bind_table_factor(&twj.relation)?;
+            items.push(FromItem {
+                width: cols.len(),
+                offset: scope.len(),
+                plan,
+                kind: JoinKind::Inner,
+                on: Vec::new(),
+                pushed: Vec::new(),
+                step_conds: Vec::new(),
+            });
+            scope.extend(cols);
+            for j in &twj.joins {
+                let (plan, cols) = self.bind_table_factor(&j.relation)?;
+                let (kind, cons) = match &j.join_operator {
+                    ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => {
+                        (JoinKind::Inner, c)
+                    }
+                    ast::JoinOperator::CrossJoin(c) => (JoinKind::Inner, c),
+                    ast::JoinOperator::Left(c) | ast::JoinOperator::LeftOuter(c) => {
+                        (JoinKind::Left, c)
+                    }
+                    other => {
+                        return Err(Error::unsupported(
+                            format!("join kind {other:?}")
+                                .split('(')
+                                .next()
+                                .unwrap_or("join")
+                                .to_string(),
+                        ));
+                    }
+                };
+                let idx = items.len();
+                match cons {
+                    ast::JoinConstraint::On(e) => pending_on.push((idx, e.clone())),
+                    ast::JoinConstraint::None => {}
+                    ast::JoinConstraint::Using(_) => {
+                        return Err(Error::unsupported("JOIN ... USING"));
+                    }
+                    ast::JoinConstraint::Natural => return Err(Error::unsupported("NATURAL JOIN")),
+                }
+                items.push(FromItem {
+                    width: cols.len(),
+                    offset: scope.len(),
+                    plan,
+                    kind,
+                    on: Vec::new(),
+                    pushed: Vec::new(),
+                    step_conds: Vec::new(),
+                });
+                scope.extend(cols);
+            }
+        }
+        let width = scope.len();
+        let aliases: Vec<(String, ast::Expr)> = s
+            .projection
+            .iter()
+            .filter_map(|p| match p {
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    Some((alias.value.clone(), expr.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        self.levels.push(Level {
+            cols: scope,
+            correlated: false,
+            aliases,
+        });
+        let r = self.bind_select_body(s, order, items, pending_on, width);
+        let lvl = self.levels.pop();
+        let _ = lvl;
+        r
+    }
+
+    fn bind_select_body(
+        &mut self,
+        s: &ast::Select,
+        order: &[ast::OrderByExpr],
+        mut items: Vec<FromItem>,
+        pending_on: Vec<(usize, ast::Expr)>,
+        width: usize,
+    ) -> Result<SelectOut> {
+        // ON clauses.
+        let mut pool: Vec<Expr> = Vec::new();
+        for (idx, e) in pending_on {
+            let b = self.bind_expr(&e, false)?;
+            let mut cs = Vec::new();
+            conjuncts(b, &mut cs);
+            if items[idx].kind == JoinKind::Left {
+                items[idx].on.extend(cs);
+            } else {
+                pool.extend(cs);
+            }
+        }
+        if let Some(w) = &s.selection {
+            let b = self.bind_expr(w, false)?;
+            conjuncts(b, &mut pool);
+        }
+        let item_of = |col: usize, items: &[FromItem]| {
+            items
+                .iter()
+                .position(|it| col >= it.offset && col < it.offset + it.width)
+                .unwrap_or(0)
+        };
+        let mut top_filter: Vec<Expr> = Vec::new();
+        for c in pool {
+            let mut cols = Vec::new();
+            c.columns(&mut cols);
+            if c.has_subquery() || cols.is_empty() || items.is_empty() {
+                top_filter.push(c);
+                continue;
+            }
+            let mut touched: Vec<usize> = cols.iter().map(|&x| item_of(x, &items)).collect();
+            touched.sort_unstable();
+            touched.dedup();
+            let last = *touched.last().unwrap_or(&0);
+            // A WHERE condition on a table that is (or follows) the right side of a LEFT join
+            // must see the NULL-extended rows: apply it after the joins.
+            let after_left = items
+                .iter()
+                .skip(1)
+                .take(last)
+                .any(|it| it.kind == JoinKind::Left);
+            if after_left {
+                top_filter.push(c);
+            } else if touched.len() == 1 {
+                let off = items[last].offset as isize;
+                items[last].pushed.push(c.shift(-off));
+            } else {
+                items[last].step_conds.push(c);
+            }
+        }
+        // LEFT join ON conditions that only touch the right side can filter its scan.
+        for it in items.iter_mut() {
+            if it.kind != JoinKind::Left {
+                continue;
+            }
+            let (lo, hi) = (it.offset, it.offset + it.width);
+            let on = std::mem::take(&mut it.on);
+            for c in on {
+                let mut cols = Vec::new();
+                c.columns(&mut cols);
+                if !c.has_subquery() && !cols.is_empty() && cols.iter().all(|&x| x >= lo && x < hi)
+                {
+                    it.pushed.push(c.shift(-(lo as isize)));
+                } else {
+                    it.step_conds.push(c);
+                }
+            }
+        }
+        // Build the join tree left-deep.
+        let mut plan: Option<Plan> = None;
+        for it in items {
+            let item_plan = push_filters(it.plan, it.pushed);
+            plan = Some(match plan {
+                None => {
+                    if it.step_conds.is_empty() {
+                        item_plan
+                    } else {
+                        filter(item_plan, it.step_conds)
+                    }
+                }
+                Some(left) => {
+                    let (lo, hi) = (it.offset, it.offset + it.width);
+                    let mut keys = Vec::new();
+                    let mut rest = Vec::new();
+                    for c in it.step_conds {
+                        match split_equi(c, lo, hi) {
+                            Ok(k) => keys.push(k),
+                            Err(c) => rest.push(c),
+                        }
+                    }
+                    Plan::Join {
+                        left: Box::new(left),
+                        right: Box::new(item_plan),
+                        kind: it.kind,
+                        keys,
+                        on: and_all(rest),
+                        right_width: it.width,
+                    }
+                }
+            });
+        }
+        let mut plan = plan.unwrap_or(Plan::Values {
+            rows: vec![Vec::new()],
+        });
+        if let Some(f) = and_all(top_filter) {
+            plan = Plan::Filter {
+                input: Box::new(plan),
+                pred: f,
+            };
+        }
+
+        // Projection list (bound in the input scope; aggregates allowed).
+        let mut exprs: Vec<Expr> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        let mut affs: Vec<Affinity> = Vec::new();
+        let mut decls: Vec<Option<String>> = Vec::new();
+        for item in &s.projection {
+            match item {
+                ast::SelectItem::Wildcard(_) => {
+                    let lvl = self
+                        .levels
+                        .last()
+                        .map(|l| l.cols.clone())
+                        .unwrap_or_default();
+                    if lvl.is_empty() {
+                        return Err(Error::invalid("SELECT * with no tables specified"));
+                    }
+                    for (i, c) in lvl.iter().enumerate() {
+                        exprs.push(Expr::Column(i));
+                        names.push(c.name.clone());
+                        affs.push(c.aff);
+                        decls.push(c.decl.clone());
+                    }
+                }
+                ast::SelectItem::QualifiedWildcard(kind, _) => {
+                    let t = match kind {
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => object_name(n)?,
+                        ast::SelectItemQualifiedWildcardKind::Expr(e) => e.to_string(),
+                    };
+                    let lvl = self
+                        .levels
+                        .last()
+                        .map(|l| l.cols.clone())
+                        .unwrap_or_default();
+                    let mut any = false;
+                    for (i, c) in lvl.iter().enumerate() {
+                        if c.table == norm(&t) {
+                            any = true;
+                            exprs.push(Expr::Column(i));
+                            names.push(c.name.clone());
+                            affs.push(c.aff);
+                            decls.push(c.decl.clone());
+                        }
+                    }
+                    if !any {
+                        return Err(Error::UnknownTable {
+                            table: t,
+                            location: None,
+                        });
+                    }
+                }
+                ast::SelectItem::UnnamedExpr(e)
+                | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
+                    let b = self.bind_expr(e, true)?;
+                    let name = match item {
+                        ast::SelectItem::ExprWithAlias { alias, .. } => alias.value.clone(),
+                        _ => match e {
+                            ast::Expr::Identifier(i) => i.value.clone(),
+                            ast::Expr::CompoundIdentifier(v) => {
+                                v.last().map(|i| i.value.clone()).unwrap_or_default()
+                            }
+                            other => other.to_string(),
+                        },
+                    };
+                    affs.push(self.affinity(&b));
+                    decls.push(match &b {
+                        Expr::Column(i) => self
+                            .levels
+                            .last()
+                            .and_then(|l| l.cols.get(*i))
+                            .and_then(|c| c.decl.clone()),
+                        _ => None,
+                    });
+                    exprs.push(b);
+                    names.push(name);
+                }
+                ast::SelectItem::ExprWithAliases { .. } => {
+                    return Err(Error::unsupported("multiple aliases"));
+                }
+            }
+        }
+        let visible = exprs.len();
+
+        // GROUP BY / HAVING.
+        let group_exprs: Vec<Expr> = match &s.group_by {
+            ast::GroupByExpr::Expressions(v, mods) => {
+                if !mods.is_empty() {
+                    return Err(Error::unsupported("GROUP BY modifiers"));
+                }
+                let mut g = Vec::new();
+                for e in v {
+                    // GROUP BY <n> refers to a result column.
+                    if let ast::Expr::Value(val) = e
+                        && let ast::Value::Number(..) = val.value
+                    {
+                        let p = position_of(&val.value, visible)?;
+                        g.push(exprs[p].clone());
+                        continue;
+                    }
+                    g.push(self.bind_expr(e, false)?);
+                }
+                g
+            }
+            ast::GroupByExpr::All(_) => return Err(Error::unsupported("GROUP BY ALL")),
+        };
+        let having = match &s.having {
+            Some(h) => Some(self.bind_expr(h, true)?),
+            None => None,
+        };
+
+        // ORDER BY terms: result column position, alias, or an expression.
+        let mut sort_keys: Vec<SortKey> = Vec::new();
+        for ob in order {
+            let desc = ob.options.asc == Some(false);
+            let nulls_first = ob.options.nulls_first;
+            let col = match &ob.expr {
+                ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                    Some(position_of(&v.value, visible)?)
+                }
+                ast::Expr::Identifier(i) => names
+                    .iter()
+                    .take(visible)
+                    .position(|n| n.eq_ignore_ascii_case(&i.value))
+                    .filter(|&p| {
+                        // Only when the alias is not also a plain column of another meaning.
+                        let is_alias = s.projection.iter().any(|it| matches!(it, ast::SelectItem::ExprWithAlias { alias, .. } if alias.value.eq_ignore_ascii_case(&i.value)));
+                        is_alias || matches!(exprs[p], Expr::Column(_))
+                    }),
+                _ => None,
+            };
+            let col = match col {
+                Some(c) => c,
+                None => {
+                    let b = self.bind_expr(&ob.expr, true)?;
+                    match exprs.iter().take(visible).position(|x| *x == b) {
+                        Some(p) => p,
+                        None => {
+                            exprs.push(b);
+                            exprs.len() - 1
+                        }
+                    }
+                }
+            };
+            sort_keys.push(SortKey {
+                col,
+                desc,
+                nulls_first,
+            });
+        }
+
+        let is_agg = !group_exprs.is_empty()
+            || exprs.iter().any(Expr::has_agg)
+            || having.as_ref().is_some_and(Expr::has_agg);
+        let mut having = having;
+        if is_agg {
+            let mut aggs: Vec<AggCall> = Vec::new();
+            let g = group_exprs.len();
+            let rewrite = |e: Expr, aggs: &mut Vec<AggCall>| -> Expr {
+                rewrite_post_agg(e, &group_exprs, aggs, width, g)
+            };
+            exprs = exprs.into_iter().map(|e| rewrite(e, &mut aggs)).collect();
+            having = having.map(|h| rewrite(h, &mut aggs));
+            plan = Plan::Aggregate {
+                input: Box::new(plan),
+                group: group_exprs,
+                aggs,
+                input_width: width,
+            };
+        } else if having.is_some() {
+            return Err(Error::invalid(
+                "a GROUP BY clause is required before HAVING",
+            ));
+        }
+        if let Some(h) = having {
+            plan = Plan::Filter {
+                input: Box::new(plan),
+                pred: h,
+            };
+        }
+        let total = exprs.len();
+        plan = Plan::Project {
+            input: Box::new(plan),
+            exprs,
+        };
+        match &s.distinct {
+            None | Some(ast::Distinct::All) => {}
+            Some(ast::Distinct::Distinct) => {
+                plan = Plan::Distinct {
+                    input: Box::new(plan),
+                    width: visible,
+                };
+            }
+            Some(ast::Distinct::On(_)) => return Err(Error::unsupported("DISTINCT ON")),
+        }
+        if !sort_keys.is_empty() {
+            plan = Plan::Sort {
+                input: Box::new(plan),
+                keys: sort_keys,
+            };
+        }
+        if total > visible {
+            plan = Plan::Project {
+                input: Box::new(plan),
+                exprs: (0..visible).map(Expr::Column).collect(),
+            };
+        }
+        Ok(SelectOut {
+            plan,
+            names,
+            affs,
+            decls,
+        })
+    }
+
+    /// Affinity of a bound expression in the current level.
+    fn affinity(&self, e: &Expr) -> Affinity {
+        match e {
+            Expr::Column(i) => self
+                .levels
+                .last()
+                .and_then(|l| l.cols.get(*i))
+                .map(|c| c.aff)
+                .unwrap_or(Affinity::Blob),
+            Expr::Outer { depth, index } => self
+                .levels
+                .len()
+                .checked_sub(1 + depth)
+                .and_then(|k| self.levels.get(k))
+                .and_then(|l| l.cols.get(*index))
+                .map(|c| c.aff)
+                .unwrap_or(Affinity::Blob),
+            Expr::Cast(_, a) => *a,
+            Expr::Sub {
+                kind: SubKind::Scalar,
+                sub,
+                ..
+            } => sub.affinity,
+            _ => Affinity::Blob,
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Expressions
+
+    fn resolve_column(
+        &mut self,
+        table: Option<&ast::Ident>,
+        col: &ast::Ident,
+    ) -> Result<Option<Expr>> {
+        let n = self.levels.len();
+        for k in (0..n).rev() {
+            let lvl = &self.levels[k];
+            let matches: Vec<usize> = lvl
+                .cols
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| {
+                    c.name.eq_ignore_ascii_case(&col.value)
+                        && table.is_none_or(|t| c.table == norm(&t.value))
+                })
+                .map(|(i, _)| i)
+                .collect();
+            match matches.len() {
+                0 => continue,
+                1 => {
+                    let idx = matches[0];
+                    if k + 1 == n {
+                        return Ok(Some(Expr::Column(idx)));
+                    }
+                    for l in &mut self.levels[k + 1..] {
+                        l.correlated = true;
+                    }
+                    return Ok(Some(Expr::Outer {
+                        depth: n - 1 - k,
+                        index: idx,
+                    }));
+                }
+                _ => {
+                    let mut tables: Vec<String> =
+                        matches.iter().map(|&i| lvl.cols[i].table.clone()).collect();
+                    tables.dedup();
+                    return Err(Error::AmbiguousColumn {
+                        column: col.value.clone(),
+                        tables,
+                        location: ident_loc(col),
+                    });
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn sub_expr(
+        &mut self,
+        kind: SubKind,
+        q: &ast::Query,
+        lhs: Option<Expr>,
+        negated: bool,
+    ) -> Result<Expr> {
+        // The subquery is bound as its own level whose only purpose is to hold its FROM.
+        let (plan, correlated, ncols, aff) = self.bind_subquery_inner(q)?;
+        if kind != SubKind::Exists && ncols != 1 {
+            return Err(Error::invalid(format!(
+                "sub-select returns {ncols} columns - expected 1"
+            )));
+        }
+        let conv = match &lhs {
+            Some(l) => {
+                let la = self.affinity(l);
+                comparison_conv(la, aff)
+            }
+            None => (Affinity::Blob, Affinity::Blob),
+        };
+        let id = self.next_sub;
+        self.next_sub += 1;
+        Ok(Expr::Sub {
+            kind,
+            expr: lhs.map(Box::new),
+            sub: Arc::new(SubQuery {
+                id,
+                plan,
+                correlated,
+                affinity: aff,
+            }),
+            negated,
+            conv,
+        })
+    }
+
+    fn bind_subquery_inner(&mut self, q: &ast::Query) -> Result<(Plan, bool, usize, Affinity)> {
+        // bind_query pushes the select's own level; record correlation on that level by
+        // checking whether the enclosing levels were marked during binding.
+        let before = self.levels.len();
+        let mark = self.levels.last().map(|l| l.correlated);
+        self.levels.push(Level::default());
+        let r = self.bind_query(q);
+        let lvl = self.levels.pop();
+        let _ = (before, mark);
+        let out = r?;
+        let correlated = lvl.is_some_and(|l| l.correlated);
+        Ok((
+            out.plan,
+            correlated,
+            out.names.len(),
+            out.affs.first().copied().unwrap_or(Affinity::Blob),
+        ))
+    }
+
+    pub(crate) fn bind_expr(&mut self, e: &ast::Expr, agg_ok: bool) -> Result<Expr> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            self.depth -= 1;
+            return Err(Error::invalid(format!(
+                "expression nested too deeply (more than {MAX_DEPTH} levels)"
+            )));
+        }
+        let r = self.bind_expr_inner(e, agg_ok);
+        self.depth -= 1;
+        r
+    }
+
+    fn bind_expr_inner(&mut self, e: &ast::Expr, agg_ok: bool) -> Result<Expr> {
+        use ast::Expr as A;
+        Ok(match e {
+            A::Identifier(i) => {
+                if let Some(x) = self.resolve_column(None, i)? {
+                    return Ok(x);
+                }
+                // A result-column alias used in WHERE / GROUP BY / HAVING.
+                let alias = self.levels.last().and_then(|l| {
+                    l.aliases
+                        .iter()
+                        .find(|(a, _)| a.eq_ignore_ascii_case(&i.value))
+                        .map(|(_, x)| x.clone())
+                });
+                if let Some(x) = alias {
+                    // Avoid infinite recursion on `SELECT a AS a`-style self references.
+                    if let Some(l) = self.levels.last_mut() {
+                        l.aliases.retain(|(a, _)| !a.eq_ignore_ascii_case(&i.value));
+                    }
+                    return self.bind_expr(&x, agg_ok);
+                }
+                if i.quote_style == Some('"') {
+                    return Ok(Expr::Literal(Value::Text(i.value.clone())));
+                }
+                match i.value.to_ascii_lowercase().as_str() {
+                    "true" => Expr::Literal(Value::Integer(1)),
+                    "false" => Expr::Literal(Value::Integer(0)),
+                    _ => {
+                        return Err(Error::UnknownColumn {
+                            column: i.value.clone(),
+                            table: None,
+                            location: ident_loc(i),
+                        });
+                    }
+                }
+            }
+            A::CompoundIdentifier(parts) => {
+                let (t, c) = match parts.as_slice() {
+                    [t, c] => (t, c),
+                    [_, t, c] => (t, c),
+                    _ => return Err(Error::unsupported(format!("name {e}"))),
+                };
+                match self.resolve_column(Some(t), c)? {
+                    Some(x) => x,
+                    None => {
+                        return Err(Error::UnknownColumn {
+                            column: c.value.clone(),
+                            table: Some(t.value.clone()),
+                            location: ident_loc(t),
+                        });
+                    }
+                }
+            }
+            A::Value(v) => self.bind_value(&v.value)?,
+            A::Nested(x) => self.bind_expr(x, agg_ok)?,
+            A::UnaryOp { op, expr } => {
+                if let (ast::UnaryOperator::Minus, A::Value(v)) = (op, expr.as_ref())
+                    && let ast::Value::Number(s, _) = &v.value
+                    && let Ok(i) = format!("-{s}").parse::<i64>()
+                {
+                    return Ok(Expr::Literal(Value::Integer(i)));
+                }
+                let x = self.bind_expr(expr, agg_ok)?;
+                let op = match op {
+                    ast::UnaryOperator::Minus => UnOp::Neg,
+                    ast::UnaryOperator::Plus => UnOp::Plus,
+                    ast::UnaryOperator::Not => UnOp::Not,
+                    ast::UnaryOperator::BitwiseNot => UnOp::BitNot,
+                    other => return Err(Error::unsupported(format!("unary operator {other}"))),
+                };
+                Expr::Unary(op, Box::new(x))
+            }
+            A::BinaryOp { left, op, right } => {
+                let l = self.bind_expr(left, agg_ok)?;
+                let r = self.bind_expr(right, agg_ok)?;
+                let bop = match op {
+                    ast::BinaryOperator::And => return Ok(Expr::And(Box::new(l), Box::new(r))),
+                    ast::BinaryOperator::Or => return Ok(Expr::Or(Box::new(l), Box::new(r))),
+                    ast::BinaryOperator::Plus => BinOp::Add,
+                    ast::BinaryOperator::Minus => BinOp::Sub,
+                    ast::BinaryOperator::Multiply => BinOp::Mul,
+                    ast::BinaryOperator::Divide => BinOp::Div,
+                    ast::BinaryOperator::Modulo => BinOp::Rem,
+                    ast::BinaryOperator::StringConcat => BinOp::Concat,
+                    ast::BinaryOperator::Eq => BinOp::Eq,
+                    ast::BinaryOperator::NotEq => BinOp::NotEq,
+                    ast::BinaryOperator::Lt => BinOp::Lt,
+                    ast::BinaryOperator::LtEq => BinOp::LtEq,
+                    ast::BinaryOperator::Gt => BinOp::Gt,
+                    ast::BinaryOperator::GtEq => BinOp::GtEq,
+                    ast::BinaryOperator::BitwiseAnd => BinOp::BitAnd,
+                    ast::BinaryOperator::BitwiseOr => BinOp::BitOr,
+                    ast::BinaryOperator::PGBitwiseShiftLeft => BinOp::ShiftLeft,
+                    ast::BinaryOperator::PGBitwiseShiftRight => BinOp::ShiftRight,
+                    other => return Err(Error::unsupported(format!("operator {other}"))),
+                };
+                let conv = if bop.is_comparison() {
+                    comparison_conv(self.affinity(&l), self.affinity(&r))
+                } else {
+                    (Affinity::Blob, Affinity::Blob)
+                };
+                Expr::Binary {
+                    op: bop,
+                    left: Box::new(l),
+                    right: Box::new(r),
+                    conv,
+                }
+            }
+            A::IsNull(x) => Expr::IsNull(Box::new(self.bind_expr(x, agg_ok)?), false),
+            A::IsNotNull(x) => Expr::IsNull(Box::new(self.bind_expr(x, agg_ok)?), true),
+            A::IsDistinctFrom(a, b) | A::IsNotDistinctFrom(a, b) => {
+                let l = self.bind_expr(a, agg_ok)?;
+                let r = self.bind_expr(b, agg_ok)?;
+                let conv = comparison_conv(self.affinity(&l), self.affinity(&r));
+                Expr::Is {
+                    left: Box::new(l),
+                    right: Box::new(r),
+                    negated: matches!(e, A::IsDistinctFrom(..)),
+                    conv,
+                }
+            }
+            A::IsTrue(x) | A::IsNotTrue(x) | A::IsFalse(x) | A::IsNotFalse(x) => {
+                let b = self.bind_expr(x, agg_ok)?;
+                let want = matches!(e, A::IsTrue(_) | A::IsNotTrue(_));
+                let negated = matches!(e, A::IsNotTrue(_) | A::IsNotFalse(_));
+                // x IS TRUE  ==  (x <> 0) IS 1, NULL-safe.
+                let truth = Expr::Binary {
+                    op: BinOp::NotEq,
+                    left: Box::new(b),
+                    right: Box::new(Expr::Literal(Value::Integer(0))),
+                    conv: (Affinity::Blob, Affinity::Blob),
+                };
+                Expr::Is {
+                    left: Box::new(truth),
+                    right: Box::new(Expr::Literal(Value::Integer(i64::from(want)))),
+                    negated,
+                    conv: (Affinity::Blob, Affinity::Blob),
+                }
+            }
+            A::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let x = self.bind_expr(expr, agg_ok)?;
+                let aff = self.affinity(&x);
+                let list = list
+                    .iter()
+                    .map(|i| self.bind_expr(i, agg_ok))
+                    .collect::<Result<Vec<_>>>()?;
+                Expr::InList {
+                    expr: Box::new(x),
+                    list,
+                    negated: *negated,
+                    aff,
+                }
+            }
+            A::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => {
+                let x = self.bind_expr(expr, agg_ok)?;
+                self.sub_expr(SubKind::In, subquery, Some(x), *negated)?
+            }
+            A::Exists { subquery, negated } => {
+                self.sub_expr(SubKind::Exists, subquery, None, *negated)?
+            }
+            A::Subquery(q) => self.sub_expr(SubKind::Scalar, q, None, false)?,
+            A::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let x = self.bind_expr(expr, agg_ok)?;
+                let lo = self.bind_expr(low, agg_ok)?;
+                let hi = self.bind_expr(high, agg_ok)?;
+                let xa = self.affinity(&x);
+                let c1 = comparison_conv(xa, self.affinity(&lo));
+                let c2 = comparison_conv(xa, self.affinity(&hi));
+                Expr::Between {
+                    expr: Box::new(x),
+                    low: Box::new(lo),
+                    high: Box::new(hi),
+                    negated: *negated,
+                    conv: (c1.0, c1.1, c2.1),
+                }
+            }
+            A::Like {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            }
+            | A::ILike {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            } => {
+                if *any {
+                    return Err(Error::unsupported("LIKE ANY"));
+                }
+                let escape = match escape_char {
+                    None => None,
+                    Some(v) => Some(Box::new(self.bind_value(&v.value)?)),
+                };
+                Expr::Like {
+                    expr: Box::new(self.bind_expr(expr, agg_ok)?),
+                    pattern: Box::new(self.bind_expr(pattern, agg_ok)?),
+                    escape,
+                    negated: *negated,
+                    glob: false,
+                }
+            }
+            A::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let operand = match operand {
+                    Some(o) => Some(Box::new(self.bind_expr(o, agg_ok)?)),
+                    None => None,
+                };
+                let mut whens = Vec::new();
+                for w in conditions {
+                    let c = self.bind_expr(&w.condition, agg_ok)?;
+                    let c = match &operand {
+                        Some(o) => {
+                            let conv = comparison_conv(self.affinity(o), self.affinity(&c));
+                            Expr::Binary {
+                                op: BinOp::Eq,
+                                left: o.clone(),
+                                right: Box::new(c),
+                                conv,
+                            }
+                        }
+                        None => c,
+                    };
+                    whens.push((c, self.bind_expr(&w.result, agg_ok)?));
+                }
+                let else_ = match else_result {
+                    Some(x) => Some(Box::new(self.bind_expr(x, agg_ok)?)),
+                    None => None,
+                };
+                // The operand was folded into each WHEN comparison.
+                Expr::Case {
+                    operand: None,
+                    whens,
+                    else_,
+                }
+            }
+            A::Cast {
+                expr, data_type, ..
+            } => {
+                let x = self.bind_expr(expr, agg_ok)?;
+                let (_, aff) = type_affinity(data_type);
+                Expr::Cast(Box::new(x), aff)
+            }
+            A::Collate { expr, collation } => {
+                let c = collation.to_string().to_ascii_uppercase();
+                if c != "BINARY" {
+                    return Err(Error::unsupported(format!("COLLATE {c}")));
+                }
+                self.bind_expr(expr, agg_ok)?
+            }
+            A::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![self.bind_expr(expr, agg_ok)?];
+                args.push(match substring_from {
+                    Some(f) => self.bind_expr(f, agg_ok)?,
+                    None => Expr::Literal(Value::Integer(1)),
+                });
+                if let Some(f) = substring_for {
+                    args.push(self.bind_expr(f, agg_ok)?);
+                }
+                Expr::Func(Func::Substr, args)
+            }
+            A::Trim {
+                expr,
+                trim_where,
+                trim_what,
+                trim_characters,
+            } => {
+                if trim_characters.is_some() {
+                    return Err(Error::unsupported("TRIM with a character list"));
+                }
+                let f = match trim_where {
+                    None | Some(ast::TrimWhereField::Both) => Func::Trim,
+                    Some(ast::TrimWhereField::Leading) => Func::LTrim,
+                    Some(ast::TrimWhereField::Trailing) => Func::RTrim,
+                };
+                let mut args = vec![self.bind_expr(expr, agg_ok)?];
+                if let Some(w) = trim_what {
+                    args.push(self.bind_expr(w, agg_ok)?);
+                }
+                Expr::Func(f, args)
+            }
+            A::Function(f) => self.bind_function(f, agg_ok)?,
+            A::Tuple(_) => return Err(Error::unsupported("row values (tuples)")),
+            other => {
+                let s = other.to_string();
+                let short: String = s.chars().take(40).collect();
+                return Err(Error::unsupported(format!("expression {short}")));
+            }
+        })
+    }
+
+    fn bind_value(&mut self, v: &ast::Value) -> Result<Expr> {
+        Ok(Expr::Literal(match v {
+            ast::Value::Number(s, _) => {
+                if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+                    match u64::from_str_radix(h, 16) {
+                        Ok(n) => Value::Integer(n as i64),
+                        Err(_) => return Err(Error::invalid(format!("hex literal too big: {s}"))),
+                    }
+                } else if let Ok(i) = s.parse::<i64>() {
+                    Value::Integer(i)
+                } else {
+                    match s.parse::<f64>() {
+                        Ok(r) => Value::real(r),
+                        Err(_) => return Err(Error::invalid(format!("bad number {s}"))),
+                    }
+                }
+            }
+            ast::Value::SingleQuotedString(s)
+            | ast::Value::DoubleQuotedString(s)
+            | ast::Value::NationalStringLiteral(s)
+            | ast::Value::EscapedStringLiteral(s) => Value::Text(s.clone()),
+            ast::Value::HexStringLiteral(h) => {
+                if h.len() % 2 != 0 {
+                    return Err(Error::invalid(format!("malformed blob literal X'{h}'")));
+                }
+                let mut b = Vec::with_capacity(h.len() / 2);
+                for i in (0..h.len()).step_by(2) {
+                    match h.get(i..i + 2).and_then(|p| u8::from_str_radix(p, 16).ok()) {
+                        Some(x) => b.push(x),
+                        None => {
+                            return Err(Error::invalid(format!("malformed blob literal X'{h}'")));
+                        }
+                    }
+                }
+                Value::Blob(b)
+            }
+            ast::Value::Boolean(b) => Value::Integer(i64::from(*b)),
+            ast::Value::Null => Value::Null,
+            ast::Value::Placeholder(p) => {
+                let idx = if p == "?" {
+                    self.next_param += 1;
+                    self.next_param - 1
+                } else if let Some(n) = p
+                    .strip_prefix('?')
+                    .or_else(|| p.strip_prefix('$'))
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .filter(|n| (1..=32766).contains(n))
+                {
+                    self.next_param = self.next_param.max(n);
+                    n - 1
+                } else {
+                    return Err(Error::unsupported(format!(
+                        "parameter {p} (use ?, ?N or $N)"
+                    )));
+                };
+                self.param_count = self.param_count.max(idx + 1);
+                return Ok(Expr::Param(idx));
+            }
+            other => return Err(Error::unsupported(format!("literal {other}"))),
+        }))
+    }
+
+    fn bind_function(&mut self, f: &ast::Function, agg_ok: bool) -> Result<Expr> {
+        let name = object_name(&f.name)?.to_ascii_lowercase();
+        if f.over.is_some() {
+            return Err(Error::unsupported("window functions (OVER)"));
+        }
+        if f.filter.is_some() || !f.within_group.is_empty() {
+            return Err(Error::unsupported("aggregate FILTER / WITHIN GROUP"));
+        }
+        let (args, distinct, star): (Vec<&ast::Expr>, bool, bool) = match &f.args {
+            ast::FunctionArguments::None => (Vec::new(), false, false),
+            ast::FunctionArguments::Subquery(_) => {
+                return Err(Error::unsupported("subquery as function argument list"));
+            }
+            ast::FunctionArguments::List(l) => {
+                if !l.clauses.is_empty() {
+                    return Err(Error::unsupported(format!("clauses in {name}()")));
+                }
+                let distinct = matches!(
+                    l.duplicate_treatment,
+                    Some(ast::DuplicateTreatment::Distinct)
+                );
+                let mut star = false;
+                let mut args = Vec::new();
+                for a in &l.args {
+                    match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) => args.push(x),
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        _ => return Err(Error::unsupported(format!("argument form in {name}()"))),
+                    }
+                }
+                (args, distinct, star)
+            }
+        };
+        let wrong = || Error::invalid(format!("wrong number of arguments to function {name}()"));
+        let is_agg = match name.as_str() {
+            "min" | "max" => args.len() == 1,
+            n => agg_name(n).is_some(),
+        };
+        if is_agg {
+            if !agg_ok {
+                return Err(Error::invalid(format!(
+                    "misuse of aggregate function {name}()"
+                )));
+            }
+            let func = agg_name(&name).ok_or_else(wrong)?;
+            if star {
+                if func != AggFunc::Count || !args.is_empty() {
+                    return Err(wrong());
+                }
+                return Ok(Expr::Agg(Box::new(AggCall {
+                    func: AggFunc::CountStar,
+                    arg: None,
+                    distinct: false,
+                    separator: None,
+                })));
+            }
+            let (arg, sep) = match (func, args.as_slice()) {
+                (AggFunc::GroupConcat, [a]) => (a, None),
+                (AggFunc::GroupConcat, [a, s]) => (a, Some(*s)),
+                (_, [a]) => (a, None),
+                (AggFunc::Count, []) => {
+                    return Ok(Expr::Agg(Box::new(AggCall {
+                        func: AggFunc::CountStar,
+                        arg: None,
+                        distinct: false,
+                        separator: None,
+                    })));
+                }
+                _ => return Err(wrong()),
+            };
+            let arg = self.bind_expr(arg, false)?;
+            let separator = match sep {
+                Some(s) => Some(self.bind_expr(s, false)?),
+                None => None,
+            };
+            return Ok(Expr::Agg(Box::new(AggCall {
+                func,
+                arg: Some(arg),
+                distinct,
+                separator,
+            })));
+        }
+        if star || distinct {
+            return Err(wrong());
+        }
+        let (func, lo, hi) = scalar_func(&name).ok_or_else(|| Error::Unsupported {
+            feature: format!("function {name}()"),
+        })?;
+        if args.len() < lo || args.len() > hi {
+            return Err(wrong());
+        }
+        let args = args
+            .into_iter()
+            .map(|a| self.bind_expr(a, agg_ok))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Expr::Func(func, args))
+    }
+}
+
+fn position_of(v: &ast::Value, n: usize) -> Result<usize> {
+    match v {
+        ast::Value::Number(s, _) => match s.parse::<usize>() {
+            Ok(k) if k >= 1 && k <= n => Ok(k - 1),
+            _ => Err(Error::invalid(format!(
+                "term {s} out of range - should be between 1 and {n}"
+            ))),
+        },
+        other => Err(Error::invalid(format!("bad ORDER BY term {other}"))),
+    }
+}
+
+/// Rewrites an expression bound in the input scope so it evaluates on aggregate output rows.
+fn rewrite_post_agg(e: Expr, groups: &[Expr], aggs: &mut Vec<AggCall>, w: usize, g: usize) -> Expr {
+    if let Some(i) = groups.iter().position(|x| *x == e) {
+        return Expr::Column(w + i);
+    }
+    match e {
+        Expr::Agg(a) => {
+            let a = *a;
+            let k = match aggs.iter().position(|x| *x == a) {
+                Some(k) => k,
+                None => {
+                    aggs.push(a);
+                    aggs.len() - 1
+                }
+            };
+            Expr::Column(w + g + k)
+        }
+        Expr::Column(c) => Expr::Column(c),
+        Expr::Literal(_) | Expr::Param(_) | Expr::Outer { .. } => e,
+        other => {
+            // Rewrite children top-down (so that group expressions match before their parts).
+            rewrite_children(other, &mut |c| rewrite_post_agg(c, groups, aggs, w, g))
+        }
+    }
+}
+
+fn rewrite_children(e: Expr, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
+    let b = |x: Box<Expr>, f: &mut dyn FnMut(Expr) -> Expr| Box::new(f(*x));
+    match e {
+        Expr::Unary(op, x) => Expr::Unary(op, b(x, f)),
+        Expr::IsNull(x, n) => Expr::IsNull(b(x, f), n),
+        Expr::Cast(x, a) => Expr::Cast(b(x, f), a),
+        Expr::ApplyAff(x, a) => Expr::ApplyAff(b(x, f), a),
+        Expr::Binary {
+            op,
+            left,
+            right,
+            conv,
+        } => Expr::Binary {
+            op,
+            left: b(left, f),
+            right: b(right, f),
+            conv,
+        },
+        Expr::Is {
+            left,
+            right,
+            negated,
+            conv,
+        } => Expr::Is {
+            left: b(left, f),
+            right: b(right, f),
+            negated,
+            conv,
+        },
+        Expr::And(x, y) => Expr::And(b(x, f), b(y, f)),
+        Expr::Or(x, y) => Expr::Or(b(x, f), b(y, f)),
+        Expr::InList {
+            expr,
+            list,
+            negated,
+            aff,
+        } => Expr::InList {
+            expr: b(expr, f),
+            list: list.into_iter().map(&mut *f).collect(),
+            negated,
+            aff,
+        },
+        Expr::Sub {
+            kind,
+            expr,
+            sub,
+            negated,
+            conv,
+        } => Expr::Sub {
+            kind,
+            expr: expr.map(|x| b(x, f)),
+            sub,
+            negated,
+            conv,
+        },
+        Expr::Between {
+            expr,
+            low,
+            high,
+            negated,
+            conv,
+        } => Expr::Between {
+            expr: b(expr, f),
+            low: b(low, f),
+            high: b(high, f),
+            negated,
+            conv,
+        },
+        Expr::Like {
+            expr,
+            pattern,
+            escape,
+            negated,
+            glob,
+        } => Expr::Like {
+            expr: b(expr, f),
+            pattern: b(pattern, f),
+            escape: escape.map(|x| b(x, f)),
+            negated,
+            glob,
+        },
+        Expr::Case {
+            operand,
+            whens,
+            else_,
+        } => Expr::Case {
+            operand: operand.map(|x| b(x, f)),
+            whens: whens.into_iter().map(|(w, t)| (f(w), f(t))).collect(),
+            else_: else_.map(|x| b(x, f)),
+        },
+        Expr::Func(func, args) => Expr::Func(func, args.into_iter().map(&mut *f).collect()),
+        other => other,
+    }
+}
+
+fn filter(plan: Plan, conds: Vec<Expr>) -> Plan {
+    match and_all(conds) {
+        None => plan,
+        Some(pred) => Plan::Filter {
+            input: Box::new(plan),
+            pred,
+        },
+    }
+}
+
+fn push_filters(plan: Plan, conds: Vec<Expr>) -> Plan {
+    match plan {
+        Plan::Scan { table, .. } => scan_plan(table, conds),
+        other => filter(other, conds),
+    }
+}
+
+/// Splits `left_expr = right_expr` into hash-join keys when the sides separate cleanly.
+fn split_equi(
+    c: Expr,
+    lo: usize,
+    hi: usize,
+) -> std::result::Result<(Expr, Expr, (Affinity, Affinity)), Expr> {
+    if let Expr::Binary {
+        op: BinOp::Eq,
+        left,
+        right,
+        conv,
+    } = &c
+    {
+        let side = |e: &Expr| -> Option<bool> {
+            if e.has_subquery() {
+                return None;
+            }
+            let mut cols = Vec::new();
+            e.columns(&mut cols);
+            if cols.is_empty() {
+                None
+            } else if cols.iter().all(|&x| x < lo) {
+                Some(false)
+            } else if cols.iter().all(|&x| x >= lo && x < hi) {
+                Some(true)
+            } else {
+                None
+            }
+        };
+        match (side(left), side(right)) {
+            (Some(false), Some(true)) => {
+                return Ok((
+                    (**left).clone(),
+                    (**right).clone().shift(-(lo as isize)),
+                    *conv,
+                ));
+            }
+            (Some(true), Some(false)) => {
+                return Ok((
+                    (**right).clone(),
+                    (**left).clone().shift(-(lo as isize)),
+                    (conv.1, conv.0),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Err(c)
+}
+
+/// Chooses the access path for a table scan given its (table-local) conjuncts.
+pub(crate) fn scan_plan(table: Arc<Table>, conds: Vec<Expr>) -> Plan {
+    let access = choose_access(&table, &conds);
+    Plan::Scan {
+        table,
+        access,
+        filter: and_all(conds),
+    }
+}
+
+/// `col OP const` facts usable for key ranges.
+struct Fact {
+    col: usize,
+    op: BinOp,
+    value: Expr,
+}
+
+fn facts(conds: &[Expr]) -> (Vec<Fact>, Vec<(usize, Vec<Expr>)>) {
+    let mut out = Vec::new();
+    let mut ins = Vec::new();
+    let konst = |e: &Expr| e.is_row_independent();
+    for c in conds {
+        match c {
+            Expr::Binary {
+                op,
+                left,
+                right,
+                conv,
+            } if op.is_comparison() && *op != BinOp::NotEq => {
+                let flip = |op: BinOp| match op {
+                    BinOp::Lt => BinOp::Gt,
+                    BinOp::LtEq => BinOp::GtEq,
+                    BinOp::Gt => BinOp::Lt,
+                    BinOp::GtEq => BinOp::LtEq,
+                    o => o,
+                };
+                match (left.as_ref(), right.as_ref()) {
+                    (Expr::Column(col), v) if konst(v) && conv.0 == Affinity::Blob => {
+                        out.push(Fact {
+                            col: *col,
+                            op: *op,
+                            value: conv_expr(v.clone(), conv.1),
+                        })
+                    }
+                    (v, Expr::Column(col)) if konst(v) && conv.1 == Affinity::Blob => {
+                        out.push(Fact {
+                            col: *col,
+                            op: flip(*op),
+                            value: conv_expr(v.clone(), conv.0),
+                        })
+                    }
+                    _ => {}
+                }
+            }
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated: false,
+                conv,
+            } => {
+                if let Expr::Column(col) = expr.as_ref()
+                    && conv.0 == Affinity::Blob
+                {
+                    if konst(low) {
+                        out.push(Fact {
+                            col: *col,
+                            op: BinOp::GtEq,
+                            value: conv_expr((**low).clone(), conv.1),
+                        });
+                    }
+                    if konst(high) {
+                        out.push(Fact {
+                            col: *col,
+                            op: BinOp::LtEq,
+                            value: conv_expr((**high).clone(), conv.2),
+                        });
+                    }
+                }
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated: false,
+                aff,
+            } => {
+                if let Expr::Column(col) = expr.as_ref()
+                    && list.iter().all(konst)
+                    && !list.is_empty()
+                {
+                    ins.push((
+                        *col,
+                        list.iter().map(|v| conv_expr(v.clone(), *aff)).collect(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    (out, ins)
+}
+
+/// Wraps a key value in the comparison's affinity conversion (applied at execution time).
+fn conv_expr(v: Expr, aff: Affinity) -> Expr {
+    if aff == Affinity::Blob {
+        v
+    } else {
+        Expr::ApplyAff(Box::new(v), aff)
+    }
+}
+
+fn choose_access(table: &Table, conds: &[Expr]) -> Access {
+    let (facts, ins) = facts(conds);
+    let mut best: Option<(usize, Access)> = None;
+    let mut candidates: Vec<(Option<usize>, &[usize])> = Vec::new();
+    if !table.pk.is_empty() {
+        candidates.push((None, &table.pk));
+    }
+    for (i, ix) in table.indexes.iter().enumerate() {
+        candidates.push((Some(i), &ix.columns));
+    }
+    for (index, cols) in candidates {
+        let mut eq = Vec::new();
+        for c in cols {
+            match facts.iter().find(|f| f.col == *c && f.op == BinOp::Eq) {
+                Some(f) => eq.push(f.value.clone()),
+                None => break,
+            }
+        }
+        let (mut lower, mut upper) = (None, None);
+        if let Some(next) = cols.get(eq.len()) {
+            for f in facts.iter().filter(|f| f.col == *next) {
+                match f.op {
+                    BinOp::Gt | BinOp::GtEq if lower.is_none() => {
+                        lower = Some((f.value.clone(), f.op == BinOp::GtEq))
+                    }
+                    BinOp::Lt | BinOp::LtEq if upper.is_none() => {
+                        upper = Some((f.value.clone(), f.op == BinOp::LtEq))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let full = eq.len() == cols.len();
+        let score = eq.len() * 10
+            + usize::from(lower.is_some()) * 3
+            + usize::from(upper.is_some()) * 3
+            + usize::from(full) * 5
+            + usize::from(index.is_none());
+        if eq.is_empty() && lower.is_none() && upper.is_none() {
+            if let Some((_, vals)) = ins.iter().find(|(c, _)| Some(c) == cols.first()) {
+                let s = 8 + usize::from(index.is_none());
+                if best.as_ref().is_none_or(|(b, _)| s > *b) {
+                    best = Some((
+                        s,
+                        Access::InList {
+                            index,
+                            values: vals.clone(),
+                        },
+                    ));
+                }
+            }
+            continue;
+        }
+        if best.as_ref().is_none_or(|(b, _)| score > *b) {
+            best = Some((
+                score,
+                Access::Range {
+                    index,
+                    eq,
+                    lower,
+                    upper,
+                },
+            ));
+        }
+    }
+    // A table keyed by an INTEGER PRIMARY KEY or rowid has no pk columns list entry for
+    // hidden rowids; nothing more to try.
+    best.map(|(_, a)| a).unwrap_or(Access::Full)
+}

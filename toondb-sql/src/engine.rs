@@ -1,0 +1,643 @@
+//! The engine: parsing, statement cache, catalog cache, transactions, statement execution.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sqlparser::ast;
+use sqlparser::dialect::SQLiteDialect;
+use sqlparser::parser::{Parser, ParserError};
+use toondb_storage::{Database, Keyspace, Transaction};
+
+use crate::bind::{Binder, Stmt};
+use crate::catalog::{Catalog, Index, norm};
+use crate::error::{Error, Location, Result};
+use crate::exec::{Ctx, Writer, index_prefix, run, table_prefix};
+use crate::kv::{StmtKv, apply_writes};
+use crate::result::SqlResult;
+use crate::value::Value;
+
+/// The keyspace holding all SQL data.
+pub const SQL_KEYSPACE: &str = "sql";
+const META_VERSION: &[u8] = &[0x01, b'v'];
+const META_CATALOG: &[u8] = &[0x01, b'c'];
+const STMT_CACHE_CAP: usize = 512;
+const CATALOG_CACHE_CAP: usize = 16;
+const AUTOCOMMIT_ATTEMPTS: usize = 5;
+
+/// A bound statement, the catalog version it was bound against, and its parameter count.
+type CachedPlan = (Vec<u8>, Arc<Stmt>, usize);
+
+struct Prepared {
+    ast: Vec<ast::Statement>,
+    /// For single-statement texts: the plan bound against catalog version `.0`.
+    plan: Mutex<Option<CachedPlan>>,
+}
+
+struct Inner {
+    db: Database,
+    ks: Keyspace,
+    catalogs: Mutex<HashMap<Vec<u8>, Arc<Catalog>>>,
+    stmts: Mutex<HashMap<String, Arc<Prepared>>>,
+}
+
+/// The SQL engine over one [`Database`]: cheap to clone, `Send + Sync`. Holds the catalog
+/// cache and the statement cache (a repeated SQL text is neither parsed nor planned again
+/// while the schema is unchanged).
+#[derive(Clone)]
+pub struct SqlEngine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SqlEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlEngine").finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn syntax_error(e: ParserError) -> Error {
+    let msg = match e {
+        ParserError::TokenizerError(s) | ParserError::ParserError(s) => s,
+        ParserError::RecursionLimitExceeded => "expression nested too deeply".to_string(),
+    };
+    let (message, location) = match msg.rfind(" at Line: ") {
+        Some(p) => {
+            let tail = &msg[p + " at Line: ".len()..];
+            let mut parts = tail.split(", Column: ");
+            let line = parts.next().and_then(|l| l.trim().parse().ok());
+            let col = parts.next().and_then(|c| c.trim().parse().ok());
+            match (line, col) {
+                (Some(line), Some(column)) => {
+                    (msg[..p].to_string(), Some(Location { line, column }))
+                }
+                _ => (msg.clone(), None),
+            }
+        }
+        None => (msg, None),
+    };
+    Error::Syntax { message, location }
+}
+
+fn new_version_token() -> Vec<u8> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut t = nanos.to_be_bytes().to_vec();
+    t.extend_from_slice(&COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+    t
+}
+
+fn is_txn_control(st: &ast::Statement) -> bool {
+    matches!(
+        st,
+        ast::Statement::StartTransaction { .. }
+            | ast::Statement::Commit { .. }
+            | ast::Statement::Rollback { .. }
+    )
+}
+
+impl SqlEngine {
+    /// Creates an engine over `db`; SQL data lives in the `sql` keyspace.
+    pub fn new(db: &Database) -> Result<SqlEngine> {
+        let ks = db.keyspace(SQL_KEYSPACE)?;
+        Ok(SqlEngine {
+            inner: Arc::new(Inner {
+                db: db.clone(),
+                ks,
+                catalogs: Mutex::new(HashMap::new()),
+                stmts: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// Runs `sql` (one or more `;`-separated statements) in its own transaction, committed
+    /// on success (retried on write-write conflicts). Returns the last statement's result.
+    pub fn execute(&self, sql: &str) -> Result<SqlResult> {
+        self.execute_with_params(sql, &[])
+    }
+
+    /// Like [`SqlEngine::execute`], binding `?`, `?N` and `$N` placeholders to `params`.
+    pub fn execute_with_params(&self, sql: &str, params: &[Value]) -> Result<SqlResult> {
+        let prepared = self.prepare(sql)?;
+        if prepared.ast.iter().any(is_txn_control) {
+            return Err(Error::Transaction {
+                message: "BEGIN/COMMIT/ROLLBACK need a session (SqlEngine::session)".into(),
+            });
+        }
+        let mut last_err = None;
+        for _ in 0..AUTOCOMMIT_ATTEMPTS {
+            let mut txn = self.inner.db.begin_transaction()?;
+            match self.run_prepared(&mut txn, &prepared, params) {
+                Ok(r) => match txn.commit() {
+                    Ok(_) => return Ok(r),
+                    Err(e) if e.is_retryable() => last_err = Some(Error::from(e)),
+                    Err(e) => return Err(e.into()),
+                },
+                Err(e) => {
+                    txn.abort();
+                    if !e.is_retryable() {
+                        return Err(e);
+                    }
+                    last_err = Some(e);
+                }
+            }
+        }
+        Err(last_err.unwrap_or_else(|| Error::Transaction {
+            message: "autocommit failed".into(),
+        }))
+    }
+
+    /// Runs `sql` inside a storage transaction (next to KV writes); nothing is committed.
+    /// Each statement is atomic: a failing statement leaves the transaction as it was.
+    pub fn execute_in(
+        &self,
+        txn: &mut Transaction,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<SqlResult> {
+        let prepared = self.prepare(sql)?;
+        if prepared.ast.iter().any(is_txn_control) {
+            return Err(Error::Transaction {
+                message: "BEGIN/COMMIT/ROLLBACK cannot run inside an explicit storage transaction"
+                    .into(),
+            });
+        }
+        self.run_prepared(txn, &prepared, params)
+    }
+
+    /// A session: runs statements with `BEGIN`/`COMMIT`/`ROLLBACK` support.
+    pub fn session(&self) -> Session {
+        Session {
+            engine: self.clone(),
+            txn: None,
+        }
+    }
+
+    fn prepare(&self, sql: &str) -> Result<Arc<Prepared>> {
+        if let Some(p) = lock(&self.inner.stmts).get(sql) {
+            return Ok(p.clone());
+        }
+        let ast = Parser::parse_sql(&SQLiteDialect {}, sql).map_err(syntax_error)?;
+        let p = Arc::new(Prepared {
+            ast,
+            plan: Mutex::new(None),
+        });
+        let mut cache = lock(&self.inner.stmts);
+        if cache.len() >= STMT_CACHE_CAP {
+            cache.clear();
+        }
+        cache.insert(sql.to_string(), p.clone());
+        Ok(p)
+    }
+
+    fn load_catalog(&self, txn: &Transaction) -> Result<(Vec<u8>, Arc<Catalog>)> {
+        let token = txn.get(&self.inner.ks, META_VERSION)?.unwrap_or_default();
+        if let Some(c) = lock(&self.inner.catalogs).get(&token) {
+            return Ok((token, c.clone()));
+        }
+        let cat = match txn.get(&self.inner.ks, META_CATALOG)? {
+            Some(b) => Catalog::decode(&b)?,
+            None => Catalog::default(),
+        };
+        let cat = Arc::new(cat);
+        let mut cache = lock(&self.inner.catalogs);
+        if cache.len() >= CATALOG_CACHE_CAP {
+            cache.clear();
+        }
+        cache.insert(token.clone(), cat.clone());
+        Ok((token, cat))
+    }
+
+    fn run_prepared(
+        &self,
+        txn: &mut Transaction,
+        p: &Prepared,
+        params: &[Value],
+    ) -> Result<SqlResult> {
+        let mut last = SqlResult::default();
+        let single = p.ast.len() == 1;
+        for st in &p.ast {
+            let (token, catalog) = self.load_catalog(txn)?;
+            let cached = if single {
+                lock(&p.plan)
+                    .as_ref()
+                    .filter(|(t, _, _)| *t == token)
+                    .map(|(_, s, n)| (s.clone(), *n))
+            } else {
+                None
+            };
+            let (stmt, nparams) = match cached {
+                Some(c) => c,
+                None => {
+                    let mut b = Binder::new(&catalog);
+                    let s = Arc::new(b.bind_statement(st)?);
+                    let n = b.param_count;
+                    if single {
+                        *lock(&p.plan) = Some((token.clone(), s.clone(), n));
+                    }
+                    (s, n)
+                }
+            };
+            if nparams > params.len() {
+                return Err(Error::invalid(format!(
+                    "statement needs {nparams} parameter(s), {} given",
+                    params.len()
+                )));
+            }
+            if single && nparams < params.len() {
+                return Err(Error::invalid(format!(
+                    "statement needs {nparams} parameter(s), {} given",
+                    params.len()
+                )));
+            }
+            last = self.exec_stmt(txn, &catalog, &stmt, params)?;
+        }
+        Ok(last)
+    }
+
+    fn exec_stmt(
+        &self,
+        txn: &mut Transaction,
+        catalog: &Catalog,
+        stmt: &Stmt,
+        params: &[Value],
+    ) -> Result<SqlResult> {
+        let mut kv = StmtKv::new(txn, &self.inner.ks);
+        let result = exec_on(&mut kv, catalog, stmt, params)?;
+        let writes = kv.into_writes();
+        apply_writes(txn, &self.inner.ks, writes)?;
+        Ok(result)
+    }
+}
+
+fn save_catalog(kv: &mut StmtKv<'_>, cat: &Catalog) {
+    kv.put(META_CATALOG.to_vec(), cat.encode());
+    kv.put(META_VERSION.to_vec(), new_version_token());
+}
+
+fn collect(plan: &crate::plan::Plan, kv: &StmtKv<'_>, params: &[Value]) -> Result<Vec<Vec<Value>>> {
+    let mut ctx = Ctx::new(Some(kv), params);
+    let mut rows = Vec::new();
+    run(plan, &mut ctx, &mut |_, r| {
+        rows.push(r);
+        Ok(true)
+    })?;
+    Ok(rows)
+}
+
+fn exec_on(
+    kv: &mut StmtKv<'_>,
+    catalog: &Catalog,
+    stmt: &Stmt,
+    params: &[Value],
+) -> Result<SqlResult> {
+    match stmt {
+        Stmt::Query {
+            plan,
+            columns,
+            decl_types,
+        } => {
+            let rows = collect(plan, kv, params)?;
+            Ok(SqlResult::from_rows(
+                columns.clone(),
+                decl_types.clone(),
+                rows,
+            ))
+        }
+        Stmt::Explain(inner) => {
+            let mut lines = Vec::new();
+            match inner.as_ref() {
+                Stmt::Query { plan, .. } => plan.explain(0, &mut lines),
+                Stmt::Insert { table, source, .. } => {
+                    lines.push(format!("INSERT INTO {}", table.name));
+                    source.explain(1, &mut lines);
+                }
+                Stmt::Update { table, scan, .. } => {
+                    lines.push(format!("UPDATE {}", table.name));
+                    scan.explain(1, &mut lines);
+                }
+                Stmt::Delete { table, scan } => {
+                    lines.push(format!("DELETE FROM {}", table.name));
+                    scan.explain(1, &mut lines);
+                }
+                _ => lines.push("DDL".to_string()),
+            }
+            Ok(SqlResult::from_rows(
+                vec!["plan".into()],
+                vec![None],
+                lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
+            ))
+        }
+        Stmt::Insert {
+            table,
+            targets,
+            source,
+            conflict,
+        } => {
+            let rows = collect(source, kv, params)?;
+            let mut w = Writer::new(kv);
+            let mut n = 0;
+            for src in rows {
+                let mut row: Vec<Value> = table
+                    .columns
+                    .iter()
+                    .map(|c| c.default.clone().unwrap_or(Value::Null))
+                    .collect();
+                for (&t, v) in targets.iter().zip(src) {
+                    row[t] = v;
+                }
+                if let Some((row, rowid)) = w.prepare_row(table, row, *conflict)?
+                    && w.insert(table, &row, rowid, *conflict)?
+                {
+                    n += 1;
+                }
+            }
+            Ok(SqlResult::affected(n))
+        }
+        Stmt::Update {
+            table,
+            scan,
+            sets,
+            conflict,
+        } => {
+            let mut targets = Vec::new();
+            {
+                let mut ctx = Ctx::new(Some(&*kv), params);
+                run(scan, &mut ctx, &mut |ctx, row| {
+                    let key = ctx.current_key.clone();
+                    let mut new = row.clone();
+                    for (c, e) in sets {
+                        new[*c] = crate::eval::eval(e, &row, ctx)?;
+                    }
+                    targets.push((key, row, new));
+                    Ok(true)
+                })?;
+            }
+            let mut w = Writer::new(kv);
+            for (k, old, _) in &targets {
+                w.delete(table, k, old);
+            }
+            let mut n = 0;
+            for (k, old, new) in targets {
+                let old_rowid = if table.pk.is_empty() {
+                    Writer::rowid_of_key(table, &k)
+                } else {
+                    None
+                };
+                let written = match w.prepare_row(table, new, *conflict)? {
+                    Some((row, rowid)) => w.insert(table, &row, rowid.or(old_rowid), *conflict)?,
+                    None => false,
+                };
+                if written {
+                    n += 1;
+                } else {
+                    // OR IGNORE: keep the old row.
+                    w.insert(table, &old, old_rowid, crate::bind::Conflict::Replace)?;
+                }
+            }
+            Ok(SqlResult::affected(n))
+        }
+        Stmt::Delete { table, scan } => {
+            let mut targets = Vec::new();
+            {
+                let mut ctx = Ctx::new(Some(&*kv), params);
+                run(scan, &mut ctx, &mut |ctx, row| {
+                    targets.push((ctx.current_key.clone(), row));
+                    Ok(true)
+                })?;
+            }
+            let mut w = Writer::new(kv);
+            let n = targets.len() as u64;
+            for (k, row) in targets {
+                w.delete(table, &k, &row);
+            }
+            Ok(SqlResult::affected(n))
+        }
+        Stmt::CreateTable {
+            table,
+            uniques,
+            if_not_exists,
+        } => {
+            if catalog.table(&table.name).is_some() {
+                if *if_not_exists {
+                    return Ok(SqlResult::default());
+                }
+                return Err(Error::AlreadyExists {
+                    kind: "table",
+                    name: table.name.clone(),
+                });
+            }
+            let mut cat = catalog.clone();
+            let mut t = table.clone();
+            t.id = cat.alloc_id();
+            for (n, cols) in uniques.iter().enumerate() {
+                if *cols == t.pk || t.indexes.iter().any(|i| i.columns == *cols) {
+                    continue;
+                }
+                let id = cat.alloc_id();
+                t.indexes.push(Index {
+                    name: format!("sqlite_autoindex_{}_{}", t.name, n + 1),
+                    id,
+                    columns: cols.clone(),
+                    unique: true,
+                });
+            }
+            cat.tables.insert(norm(&t.name), Arc::new(t));
+            save_catalog(kv, &cat);
+            Ok(SqlResult::default())
+        }
+        Stmt::DropTable { name, if_exists } => {
+            let Some(t) = catalog.table(name).cloned() else {
+                if *if_exists {
+                    return Ok(SqlResult::default());
+                }
+                return Err(Error::UnknownTable {
+                    table: name.clone(),
+                    location: None,
+                });
+            };
+            let mut w = Writer::new(kv);
+            w.delete_prefix(&table_prefix(t.id))?;
+            for ix in &t.indexes {
+                w.delete_prefix(&index_prefix(ix.id))?;
+            }
+            let mut cat = catalog.clone();
+            cat.tables.remove(&norm(&t.name));
+            save_catalog(kv, &cat);
+            Ok(SqlResult::default())
+        }
+        Stmt::CreateIndex {
+            name,
+            table,
+            columns,
+            unique,
+            if_not_exists,
+        } => {
+            if catalog.find_index(name).is_some() {
+                if *if_not_exists {
+                    return Ok(SqlResult::default());
+                }
+                return Err(Error::AlreadyExists {
+                    kind: "index",
+                    name: name.clone(),
+                });
+            }
+            let Some(t) = catalog.table(table).cloned() else {
+                return Err(Error::UnknownTable {
+                    table: table.clone(),
+                    location: None,
+                });
+            };
+            let mut cat = catalog.clone();
+            let ix = Index {
+                name: name.clone(),
+                id: cat.alloc_id(),
+                columns: columns.clone(),
+                unique: *unique,
+            };
+            Writer::new(kv).build_index(&t, &ix)?;
+            let mut t2 = (*t).clone();
+            t2.indexes.push(ix);
+            cat.tables.insert(norm(&t2.name), Arc::new(t2));
+            save_catalog(kv, &cat);
+            Ok(SqlResult::default())
+        }
+        Stmt::DropIndex { name, if_exists } => {
+            let Some((t, pos)) = catalog.find_index(name).map(|(t, p)| (t.clone(), p)) else {
+                if *if_exists {
+                    return Ok(SqlResult::default());
+                }
+                return Err(Error::UnknownIndex {
+                    index: name.clone(),
+                });
+            };
+            let ix = t.indexes[pos].clone();
+            if ix.name.starts_with("sqlite_autoindex_") {
+                return Err(Error::invalid(format!(
+                    "index {} belongs to a UNIQUE constraint and cannot be dropped",
+                    ix.name
+                )));
+            }
+            Writer::new(kv).delete_prefix(&index_prefix(ix.id))?;
+            let mut t2 = (*t).clone();
+            t2.indexes.remove(pos);
+            let mut cat = catalog.clone();
+            cat.tables.insert(norm(&t2.name), Arc::new(t2));
+            save_catalog(kv, &cat);
+            Ok(SqlResult::default())
+        }
+        Stmt::AddColumn { table, column } => {
+            let Some(t) = catalog.table(table).cloned() else {
+                return Err(Error::UnknownTable {
+                    table: table.clone(),
+                    location: None,
+                });
+            };
+            if t.column_index(&column.name).is_some() {
+                return Err(Error::AlreadyExists {
+                    kind: "column",
+                    name: format!("{}.{}", t.name, column.name),
+                });
+            }
+            let mut t2 = (*t).clone();
+            t2.columns.push(column.clone());
+            let mut cat = catalog.clone();
+            cat.tables.insert(norm(&t2.name), Arc::new(t2));
+            save_catalog(kv, &cat);
+            Ok(SqlResult::default())
+        }
+        Stmt::Begin | Stmt::Commit | Stmt::Rollback => Err(Error::Transaction {
+            message: "transaction control is handled by a Session".into(),
+        }),
+    }
+}
+
+/// A SQL session: autocommit by default; `BEGIN` opens a storage transaction that spans the
+/// following statements until `COMMIT` or `ROLLBACK`. Dropping the session rolls back.
+pub struct Session {
+    engine: SqlEngine,
+    txn: Option<Transaction>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("in_transaction", &self.txn.is_some())
+            .finish()
+    }
+}
+
+impl Session {
+    /// True between `BEGIN` and `COMMIT`/`ROLLBACK`.
+    pub fn in_transaction(&self) -> bool {
+        self.txn.is_some()
+    }
+
+    /// Runs `sql` (one or more statements); returns the last statement's result.
+    pub fn execute(&mut self, sql: &str) -> Result<SqlResult> {
+        self.execute_with_params(sql, &[])
+    }
+
+    /// Runs `sql` with bound parameters.
+    pub fn execute_with_params(&mut self, sql: &str, params: &[Value]) -> Result<SqlResult> {
+        let prepared = self.engine.prepare(sql)?;
+        if prepared.ast.len() == 1 && !is_txn_control(&prepared.ast[0]) {
+            return match &mut self.txn {
+                Some(txn) => self.engine.run_prepared(txn, &prepared, params),
+                None => self.engine.execute_with_params(sql, params),
+            };
+        }
+        let mut last = SqlResult::default();
+        for st in &prepared.ast {
+            last = match st {
+                ast::Statement::StartTransaction { .. } => {
+                    if self.txn.is_some() {
+                        return Err(Error::Transaction {
+                            message: "cannot start a transaction within a transaction".into(),
+                        });
+                    }
+                    self.txn = Some(self.engine.inner.db.begin_transaction()?);
+                    SqlResult::default()
+                }
+                ast::Statement::Commit { .. } => match self.txn.take() {
+                    Some(t) => {
+                        t.commit()?;
+                        SqlResult::default()
+                    }
+                    None => {
+                        return Err(Error::Transaction {
+                            message: "cannot commit - no transaction is active".into(),
+                        });
+                    }
+                },
+                ast::Statement::Rollback {
+                    savepoint: None, ..
+                } => match self.txn.take() {
+                    Some(t) => {
+                        t.abort();
+                        SqlResult::default()
+                    }
+                    None => {
+                        return Err(Error::Transaction {
+                            message: "cannot rollback - no transaction is active".into(),
+                        });
+                    }
+                },
+                other => {
+                    let text = other.to_string();
+                    match &mut self.txn {
+                        Some(txn) => self.engine.execute_in(txn, &text, params)?,
+                        None => self.engine.execute_with_params(&text, params)?,
+                    }
+                }
+            };
+        }
+        Ok(last)
+    }
+}

@@ -1,0 +1,1070 @@
+//! The executor: push-based plan evaluation over storage, and DML/DDL writes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Bound;
+use std::sync::Arc;
+
+use crate::bind::Conflict;
+use crate::catalog::{Index, Table};
+use crate::error::{Error, Result};
+use crate::eval::eval;
+use crate::keycode::{
+    TAG_NUM, decode_row, encode_key, encode_key_value, encode_row, prefix_successor,
+};
+use crate::kv::StmtKv;
+use crate::plan::{Access, AggCall, AggFunc, Expr, JoinKind, Plan, SetOp, SortKey};
+use crate::value::{Affinity, Value, apply_affinity, compare, to_numeric, truthy};
+
+/// Key prefix of table rows: `0x03` + table id (big-endian u32).
+pub(crate) fn table_prefix(id: u32) -> Vec<u8> {
+    let mut p = vec![0x03];
+    p.extend_from_slice(&id.to_be_bytes());
+    p
+}
+
+/// Key prefix of index entries: `0x04` + index id (big-endian u32).
+pub(crate) fn index_prefix(id: u32) -> Vec<u8> {
+    let mut p = vec![0x04];
+    p.extend_from_slice(&id.to_be_bytes());
+    p
+}
+
+/// A cached result of an uncorrelated subquery.
+#[derive(Clone)]
+pub(crate) enum SubCache {
+    Scalar(Value),
+    Exists(bool),
+    Set(Arc<(HashSet<Vec<u8>>, bool)>),
+}
+
+/// Execution context of one statement.
+pub(crate) struct Ctx<'a> {
+    pub(crate) kv: Option<&'a StmtKv<'a>>,
+    pub(crate) params: &'a [Value],
+    pub(crate) outer: Vec<Vec<Value>>,
+    pub(crate) subs: HashMap<usize, SubCache>,
+    /// The storage key of the row most recently produced by a Scan.
+    pub(crate) current_key: Vec<u8>,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(kv: Option<&'a StmtKv<'a>>, params: &'a [Value]) -> Self {
+        Ctx {
+            kv,
+            params,
+            outer: Vec::new(),
+            subs: HashMap::new(),
+            current_key: Vec::new(),
+        }
+    }
+}
+
+/// Where rows go: returns Ok(false) to stop the producer.
+pub(crate) type Sink<'s> = dyn FnMut(&mut Ctx<'_>, Vec<Value>) -> Result<bool> + 's;
+
+fn pad_row(mut row: Vec<Value>, table: &Table) -> Vec<Value> {
+    let n = table.columns.len();
+    if row.len() > n {
+        row.truncate(n);
+    }
+    while row.len() < n {
+        let c = &table.columns[row.len()];
+        row.push(c.default.clone().unwrap_or(Value::Null));
+    }
+    row
+}
+
+fn key_values(exprs: &[Expr], ctx: &mut Ctx<'_>) -> Result<Option<Vec<u8>>> {
+    let mut out = Vec::new();
+    for e in exprs {
+        let v = eval(e, &[], ctx)?;
+        if v.is_null() {
+            return Ok(None);
+        }
+        encode_key_value(&v, &mut out);
+    }
+    Ok(Some(out))
+}
+
+type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// Computes the storage range for an access path; None when it is provably empty.
+fn access_ranges(
+    access: &Access,
+    prefix: &[u8],
+    ctx: &mut Ctx<'_>,
+) -> Result<Option<Vec<KeyRange>>> {
+    let end_of = |p: &[u8]| match prefix_successor(p) {
+        Some(s) => Bound::Excluded(s),
+        None => Bound::Unbounded,
+    };
+    match access {
+        Access::Full => Ok(Some(vec![(
+            Bound::Included(prefix.to_vec()),
+            end_of(prefix),
+        )])),
+        Access::Range {
+            eq, lower, upper, ..
+        } => {
+            let mut p = prefix.to_vec();
+            match key_values(eq, ctx)? {
+                Some(k) => p.extend_from_slice(&k),
+                None => return Ok(None),
+            }
+            let lo = match lower {
+                None => Bound::Included(p.clone()),
+                Some((e, inclusive)) => {
+                    let v = eval(e, &[], ctx)?;
+                    if v.is_null() {
+                        return Ok(None);
+                    }
+                    let mut k = p.clone();
+                    encode_key_value(&v, &mut k);
+                    if *inclusive {
+                        Bound::Included(k)
+                    } else {
+                        match prefix_successor(&k) {
+                            Some(s) => Bound::Included(s),
+                            None => return Ok(None),
+                        }
+                    }
+                }
+            };
+            let hi = match upper {
+                None => end_of(&p),
+                Some((e, inclusive)) => {
+                    let v = eval(e, &[], ctx)?;
+                    if v.is_null() {
+                        return Ok(None);
+                    }
+                    let mut k = p.clone();
+                    encode_key_value(&v, &mut k);
+                    if *inclusive {
+                        end_of(&k)
+                    } else {
+                        Bound::Excluded(k)
+                    }
+                }
+            };
+            Ok(Some(vec![(lo, hi)]))
+        }
+        Access::InList { values, .. } => {
+            let mut keys = BTreeMap::new();
+            for e in values {
+                let v = eval(e, &[], ctx)?;
+                if v.is_null() {
+                    continue;
+                }
+                let mut k = prefix.to_vec();
+                encode_key_value(&v, &mut k);
+                keys.insert(k, ());
+            }
+            Ok(Some(
+                keys.into_keys()
+                    .map(|k| {
+                        let hi = end_of(&k);
+                        (Bound::Included(k), hi)
+                    })
+                    .collect(),
+            ))
+        }
+    }
+}
+
+fn as_ref_bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(v) => Bound::Included(v.as_slice()),
+        Bound::Excluded(v) => Bound::Excluded(v.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+fn scan(
+    table: &Arc<Table>,
+    access: &Access,
+    filter: &Option<Expr>,
+    ctx: &mut Ctx<'_>,
+    sink: &mut Sink<'_>,
+) -> Result<bool> {
+    let kv = ctx
+        .kv
+        .ok_or_else(|| Error::invalid("table access in a constant expression"))?;
+    let tprefix = table_prefix(table.id);
+    let index = match access {
+        Access::Range { index, .. } | Access::InList { index, .. } => *index,
+        Access::Full => None,
+    };
+    let ix: Option<&Index> = index.and_then(|i| table.indexes.get(i));
+    let range_prefix = match ix {
+        Some(ix) => index_prefix(ix.id),
+        None => tprefix.clone(),
+    };
+    let Some(ranges) = access_ranges(access, &range_prefix, ctx)? else {
+        return Ok(true);
+    };
+    for (lo, hi) in ranges {
+        let it = kv.scan(as_ref_bound(&lo), as_ref_bound(&hi), false)?;
+        for item in it {
+            let (k, v) = item?;
+            let (key, bytes) = match ix {
+                None => (k, v),
+                Some(_) => {
+                    let mut rk = tprefix.clone();
+                    rk.extend_from_slice(&v);
+                    match kv.get(&rk)? {
+                        Some(b) => (rk, b),
+                        None => {
+                            return Err(Error::Corrupt {
+                                message: format!(
+                                    "index entry of {} points at a missing row",
+                                    table.name
+                                ),
+                            });
+                        }
+                    }
+                }
+            };
+            let row = pad_row(decode_row(&bytes)?, table);
+            if let Some(f) = filter
+                && truthy(&eval(f, &row, ctx)?) != Some(true)
+            {
+                continue;
+            }
+            ctx.current_key = key;
+            if !sink(ctx, row)? {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Runs a plan, pushing each output row into `sink`. Returns false when the sink stopped.
+pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result<bool> {
+    match plan {
+        Plan::Scan {
+            table,
+            access,
+            filter,
+        } => scan(table, access, filter, ctx, sink),
+        Plan::Values { rows } => {
+            for r in rows {
+                let row = r
+                    .iter()
+                    .map(|e| eval(e, &[], ctx))
+                    .collect::<Result<Vec<_>>>()?;
+                if !sink(ctx, row)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        Plan::Filter { input, pred } => run(input, ctx, &mut |ctx, row| {
+            if truthy(&eval(pred, &row, ctx)?) == Some(true) {
+                sink(ctx, row)
+            } else {
+                Ok(true)
+            }
+        }),
+        Plan::Project { input, exprs } => run(input, ctx, &mut |ctx, row| {
+            let out = exprs
+                .iter()
+                .map(|e| eval(e, &row, ctx))
+                .collect::<Result<Vec<_>>>()?;
+            sink(ctx, out)
+        }),
+        Plan::Join {
+            left,
+            right,
+            kind,
+            keys,
+            on,
+            right_width,
+        } => {
+            let mut rrows: Vec<Vec<Value>> = Vec::new();
+            run(right, ctx, &mut |_, r| {
+                rrows.push(r);
+                Ok(true)
+            })?;
+            let mut table: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+            if !keys.is_empty() {
+                'rows: for (i, r) in rrows.iter().enumerate() {
+                    let mut k = Vec::new();
+                    for (_, re, conv) in keys {
+                        let v = apply_affinity(eval(re, r, ctx)?, conv.1);
+                        if v.is_null() {
+                            continue 'rows;
+                        }
+                        encode_key_value(&v, &mut k);
+                    }
+                    table.entry(k).or_default().push(i);
+                }
+            }
+            let all: Vec<usize> = (0..rrows.len()).collect();
+            let nulls = vec![Value::Null; *right_width];
+            run(left, ctx, &mut |ctx, l| {
+                let cands: &[usize] = if keys.is_empty() {
+                    &all
+                } else {
+                    let mut k = Vec::new();
+                    let mut null = false;
+                    for (le, _, conv) in keys {
+                        let v = apply_affinity(eval(le, &l, ctx)?, conv.0);
+                        if v.is_null() {
+                            null = true;
+                            break;
+                        }
+                        encode_key_value(&v, &mut k);
+                    }
+                    if null {
+                        &[]
+                    } else {
+                        table.get(&k).map(Vec::as_slice).unwrap_or(&[])
+                    }
+                };
+                let mut matched = false;
+                for &i in cands {
+                    let mut row = l.clone();
+                    row.extend_from_slice(&rrows[i]);
+                    if let Some(on) = on
+                        && truthy(&eval(on, &row, ctx)?) != Some(true)
+                    {
+                        continue;
+                    }
+                    matched = true;
+                    if !sink(ctx, row)? {
+                        return Ok(false);
+                    }
+                }
+                if !matched && *kind == JoinKind::Left {
+                    let mut row = l;
+                    row.extend_from_slice(&nulls);
+                    return sink(ctx, row);
+                }
+                Ok(true)
+            })
+        }
+        Plan::Aggregate {
+            input,
+            group,
+            aggs,
+            input_width,
+        } => aggregate(input, group, aggs, *input_width, ctx, sink),
+        Plan::Sort { input, keys } => {
+            let mut rows = Vec::new();
+            run(input, ctx, &mut |_, r| {
+                rows.push(r);
+                Ok(true)
+            })?;
+            sort_rows(&mut rows, keys);
+            for r in rows {
+                if !sink(ctx, r)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        Plan::Distinct { input, width } => {
+            let mut seen = HashSet::new();
+            run(input, ctx, &mut |ctx, r| {
+                let mut k = Vec::new();
+                encode_key(&r[..(*width).min(r.len())], &mut k);
+                if seen.insert(k) {
+                    sink(ctx, r)
+                } else {
+                    Ok(true)
+                }
+            })
+        }
+        Plan::Limit {
+            input,
+            limit,
+            offset,
+        } => {
+            let lim = match limit {
+                Some(e) => limit_value(e, ctx, "LIMIT")?,
+                None => -1,
+            };
+            let off = match offset {
+                Some(e) => limit_value(e, ctx, "OFFSET")?.max(0),
+                None => 0,
+            };
+            if lim == 0 {
+                return Ok(true);
+            }
+            let mut skipped = 0i64;
+            let mut emitted = 0i64;
+            let mut stopped_by_us = false;
+            let r = run(input, ctx, &mut |ctx, row| {
+                if skipped < off {
+                    skipped += 1;
+                    return Ok(true);
+                }
+                emitted += 1;
+                if !sink(ctx, row)? {
+                    return Ok(false);
+                }
+                if lim >= 0 && emitted >= lim {
+                    stopped_by_us = true;
+                    return Ok(false);
+                }
+                Ok(true)
+            })?;
+            Ok(r || stopped_by_us)
+        }
+        Plan::SetOp { op, left, right } => {
+            if *op == SetOp::UnionAll {
+                if !run(left, ctx, sink)? {
+                    return Ok(false);
+                }
+                return run(right, ctx, sink);
+            }
+            let mut l: BTreeMap<Vec<u8>, Vec<Value>> = BTreeMap::new();
+            run(left, ctx, &mut |_, r| {
+                let mut k = Vec::new();
+                encode_key(&r, &mut k);
+                l.entry(k).or_insert(r);
+                Ok(true)
+            })?;
+            let mut rset: BTreeMap<Vec<u8>, Vec<Value>> = BTreeMap::new();
+            run(right, ctx, &mut |_, r| {
+                let mut k = Vec::new();
+                encode_key(&r, &mut k);
+                rset.entry(k).or_insert(r);
+                Ok(true)
+            })?;
+            let out: Vec<Vec<Value>> = match op {
+                SetOp::Union => {
+                    for (k, v) in rset {
+                        l.entry(k).or_insert(v);
+                    }
+                    l.into_values().collect()
+                }
+                SetOp::Except => l
+                    .into_iter()
+                    .filter(|(k, _)| !rset.contains_key(k))
+                    .map(|(_, v)| v)
+                    .collect(),
+                _ => l
+                    .into_iter()
+                    .filter(|(k, _)| rset.contains_key(k))
+                    .map(|(_, v)| v)
+                    .collect(),
+            };
+            for r in out {
+                if !sink(ctx, r)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+    }
+}
+
+fn limit_value(e: &Expr, ctx: &mut Ctx<'_>, what: &str) -> Result<i64> {
+    match apply_affinity(eval(e, &[], ctx)?, Affinity::Integer) {
+        Value::Integer(i) => Ok(i),
+        other => Err(Error::mismatch(format!(
+            "{what} must be an integer, got {}",
+            other.type_name()
+        ))),
+    }
+}
+
+pub(crate) fn sort_rows(rows: &mut [Vec<Value>], keys: &[SortKey]) {
+    rows.sort_by(|a, b| {
+        for k in keys {
+            let (x, y) = (
+                a.get(k.col).unwrap_or(&Value::Null),
+                b.get(k.col).unwrap_or(&Value::Null),
+            );
+            let o = match (k.nulls_first, x.is_null(), y.is_null()) {
+                (Some(nf), true, false) => {
+                    if nf {
+                        std::cmp::Ordering::Less
+                    } else {
+                        std::cmp::Ordering::Greater
+                    }
+                }
+                (Some(nf), false, true) => {
+                    if nf {
+                        std::cmp::Ordering::Greater
+                    } else {
+                        std::cmp::Ordering::Less
+                    }
+                }
+                _ => {
+                    let o = compare(x, y);
+                    if k.desc { o.reverse() } else { o }
+                }
+            };
+            if o != std::cmp::Ordering::Equal {
+                return o;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Aggregation
+
+enum Acc {
+    Count(i64),
+    Sum {
+        int: i64,
+        real: f64,
+        is_real: bool,
+        any: bool,
+        overflow: bool,
+    },
+    Total(f64),
+    Avg(f64, i64),
+    MinMax(Option<Value>),
+    Concat(Option<String>),
+}
+
+struct AggState {
+    acc: Acc,
+    seen: Option<HashSet<Vec<u8>>>,
+}
+
+fn new_state(a: &AggCall) -> AggState {
+    AggState {
+        acc: match a.func {
+            AggFunc::CountStar | AggFunc::Count => Acc::Count(0),
+            AggFunc::Sum => Acc::Sum {
+                int: 0,
+                real: 0.0,
+                is_real: false,
+                any: false,
+                overflow: false,
+            },
+            AggFunc::Total => Acc::Total(0.0),
+            AggFunc::Avg => Acc::Avg(0.0, 0),
+            AggFunc::Min | AggFunc::Max => Acc::MinMax(None),
+            AggFunc::GroupConcat => Acc::Concat(None),
+        },
+        seen: if a.distinct {
+            Some(HashSet::new())
+        } else {
+            None
+        },
+    }
+}
+
+fn update(st: &mut AggState, a: &AggCall, row: &[Value], ctx: &mut Ctx<'_>) -> Result<()> {
+    if a.func == AggFunc::CountStar {
+        if let Acc::Count(n) = &mut st.acc {
+            *n += 1;
+        }
+        return Ok(());
+    }
+    let v = match &a.arg {
+        Some(e) => eval(e, row, ctx)?,
+        None => Value::Null,
+    };
+    if v.is_null() {
+        return Ok(());
+    }
+    if let Some(seen) = &mut st.seen {
+        let mut k = Vec::new();
+        encode_key_value(&v, &mut k);
+        if !seen.insert(k) {
+            return Ok(());
+        }
+    }
+    match &mut st.acc {
+        Acc::Count(n) => *n += 1,
+        Acc::Sum {
+            int,
+            real,
+            is_real,
+            any,
+            overflow,
+        } => {
+            *any = true;
+            match to_numeric(&v) {
+                Value::Integer(i) => {
+                    *real += i as f64;
+                    if !*is_real {
+                        match int.checked_add(i) {
+                            Some(s) => *int = s,
+                            None => *overflow = true,
+                        }
+                    }
+                }
+                Value::Real(r) => {
+                    *real += r;
+                    *is_real = true;
+                }
+                _ => {}
+            }
+        }
+        Acc::Total(t) => *t += to_numeric(&v).as_f64().unwrap_or(0.0),
+        Acc::Avg(s, n) => {
+            *s += to_numeric(&v).as_f64().unwrap_or(0.0);
+            *n += 1;
+        }
+        Acc::MinMax(cur) => {
+            let better = match cur {
+                None => true,
+                Some(c) => {
+                    let o = compare(&v, c);
+                    if a.func == AggFunc::Min {
+                        o == std::cmp::Ordering::Less
+                    } else {
+                        o == std::cmp::Ordering::Greater
+                    }
+                }
+            };
+            if better {
+                *cur = Some(v);
+            }
+        }
+        Acc::Concat(s) => {
+            let sep = match &a.separator {
+                Some(e) => match eval(e, row, ctx)? {
+                    Value::Null => String::new(),
+                    x => x.to_string(),
+                },
+                None => ",".to_string(),
+            };
+            let text = match &v {
+                Value::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+                other => other.to_string(),
+            };
+            match s {
+                None => *s = Some(text),
+                Some(cur) => {
+                    cur.push_str(&sep);
+                    cur.push_str(&text);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn finish(st: AggState) -> Result<Value> {
+    Ok(match st.acc {
+        Acc::Count(n) => Value::Integer(n),
+        Acc::Sum {
+            int,
+            real,
+            is_real,
+            any,
+            overflow,
+        } => {
+            if !any {
+                Value::Null
+            } else if is_real {
+                Value::real(real)
+            } else if overflow {
+                return Err(Error::invalid("integer overflow in sum()"));
+            } else {
+                Value::Integer(int)
+            }
+        }
+        Acc::Total(t) => Value::real(t),
+        Acc::Avg(s, n) => {
+            if n == 0 {
+                Value::Null
+            } else {
+                Value::real(s / n as f64)
+            }
+        }
+        Acc::MinMax(v) => v.unwrap_or(Value::Null),
+        Acc::Concat(s) => s.map(Value::Text).unwrap_or(Value::Null),
+    })
+}
+
+fn aggregate(
+    input: &Plan,
+    group: &[Expr],
+    aggs: &[AggCall],
+    width: usize,
+    ctx: &mut Ctx<'_>,
+    sink: &mut Sink<'_>,
+) -> Result<bool> {
+    struct Group {
+        key: Vec<u8>,
+        last: Vec<Value>,
+        gvals: Vec<Value>,
+        states: Vec<AggState>,
+    }
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    run(input, ctx, &mut |ctx, row| {
+        let gvals = group
+            .iter()
+            .map(|e| eval(e, &row, ctx))
+            .collect::<Result<Vec<_>>>()?;
+        let mut key = Vec::new();
+        encode_key(&gvals, &mut key);
+        let gi = match index.get(&key) {
+            Some(&i) => i,
+            None => {
+                groups.push(Group {
+                    key: key.clone(),
+                    last: Vec::new(),
+                    gvals,
+                    states: aggs.iter().map(new_state).collect(),
+                });
+                index.insert(key, groups.len() - 1);
+                groups.len() - 1
+            }
+        };
+        let g = &mut groups[gi];
+        for (st, a) in g.states.iter_mut().zip(aggs) {
+            update(st, a, &row, ctx)?;
+        }
+        g.last = row;
+        Ok(true)
+    })?;
+    if groups.is_empty() && group.is_empty() {
+        groups.push(Group {
+            key: Vec::new(),
+            last: Vec::new(),
+            gvals: Vec::new(),
+            states: aggs.iter().map(new_state).collect(),
+        });
+    }
+    groups.sort_by(|a, b| a.key.cmp(&b.key));
+    for g in groups {
+        let mut row = g.last;
+        row.resize(width, Value::Null);
+        row.extend(g.gvals);
+        for st in g.states {
+            row.push(finish(st)?);
+        }
+        if !sink(ctx, row)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+// ---------------------------------------------------------------------------------------
+// Writes
+
+/// Decodes an integer key written by `encode_key_value` (used to find the largest rowid).
+fn decode_int_key(k: &[u8]) -> Option<i64> {
+    if k.len() < 17 || k[0] != TAG_NUM {
+        return None;
+    }
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&k[1..9]);
+    let bits = u64::from_be_bytes(a);
+    let bits = if bits >> 63 == 1 {
+        bits ^ (1 << 63)
+    } else {
+        !bits
+    };
+    let approx = f64::from_bits(bits);
+    a.copy_from_slice(&k[9..17]);
+    let rem = (u64::from_be_bytes(a) ^ (1 << 63)) as i64;
+    let v = (approx as i128) + i128::from(rem);
+    i64::try_from(v).ok()
+}
+
+/// Row writer for one statement: constraint checks, index maintenance, rowid allocation.
+pub(crate) struct Writer<'k, 't> {
+    pub(crate) kv: &'k mut StmtKv<'t>,
+    next_rowid: HashMap<u32, i64>,
+}
+
+/// A row's storage key suffix (after the table prefix) and full key.
+fn row_key_suffix(table: &Table, row: &[Value], rowid: Option<i64>) -> Vec<u8> {
+    let mut k = Vec::new();
+    if table.pk.is_empty() {
+        encode_key_value(&Value::Integer(rowid.unwrap_or(0)), &mut k);
+    } else {
+        for &c in &table.pk {
+            encode_key_value(row.get(c).unwrap_or(&Value::Null), &mut k);
+        }
+    }
+    k
+}
+
+fn index_key(ix: &Index, row: &[Value], suffix: &[u8]) -> Vec<u8> {
+    let mut k = index_prefix(ix.id);
+    let mut has_null = false;
+    for &c in &ix.columns {
+        let v = row.get(c).unwrap_or(&Value::Null);
+        has_null |= v.is_null();
+        encode_key_value(v, &mut k);
+    }
+    if !ix.unique || has_null {
+        k.extend_from_slice(suffix);
+    }
+    k
+}
+
+impl<'k, 't> Writer<'k, 't> {
+    pub(crate) fn new(kv: &'k mut StmtKv<'t>) -> Self {
+        Writer {
+            kv,
+            next_rowid: HashMap::new(),
+        }
+    }
+
+    fn alloc_rowid(&mut self, table: &Table) -> Result<i64> {
+        let next = match self.next_rowid.get(&table.id) {
+            Some(n) => *n,
+            None => {
+                let p = table_prefix(table.id);
+                let end = prefix_successor(&p);
+                let mut it = self.kv.scan(
+                    Bound::Included(p.as_slice()),
+                    end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+                    true,
+                )?;
+                let max = match it.next() {
+                    Some(r) => {
+                        let (k, _) = r?;
+                        decode_int_key(&k[p.len()..]).unwrap_or(0)
+                    }
+                    None => 0,
+                };
+                max.checked_add(1).ok_or_else(|| {
+                    Error::invalid(format!("table {} is full (rowid overflow)", table.name))
+                })?
+            }
+        };
+        self.next_rowid.insert(table.id, next.saturating_add(1));
+        Ok(next)
+    }
+
+    fn note_rowid(&mut self, table: &Table, used: i64) {
+        if let Some(n) = self.next_rowid.get_mut(&table.id)
+            && used >= *n
+        {
+            *n = used.saturating_add(1);
+        }
+    }
+
+    /// Applies affinities, defaults checks and rowid assignment; returns the row and rowid.
+    pub(crate) fn prepare_row(
+        &mut self,
+        table: &Table,
+        mut row: Vec<Value>,
+        conflict: Conflict,
+    ) -> Result<Option<(Vec<Value>, Option<i64>)>> {
+        for (v, c) in row.iter_mut().zip(&table.columns) {
+            let x = std::mem::replace(v, Value::Null);
+            *v = apply_affinity(x, c.affinity);
+        }
+        let mut rowid = None;
+        if let Some(a) = table.rowid_alias {
+            match &row[a] {
+                Value::Null => {
+                    let id = self.alloc_rowid(table)?;
+                    row[a] = Value::Integer(id);
+                    rowid = Some(id);
+                }
+                Value::Integer(i) => {
+                    let i = *i;
+                    self.note_rowid(table, i);
+                    rowid = Some(i);
+                }
+                other => {
+                    return Err(Error::TypeMismatch {
+                        message: format!(
+                            "datatype mismatch: INTEGER PRIMARY KEY given {}",
+                            other.type_name()
+                        ),
+                        table: Some(table.name.clone()),
+                        column: Some(table.columns[a].name.clone()),
+                    });
+                }
+            }
+        }
+        for (v, c) in row.iter().zip(&table.columns) {
+            if c.not_null && v.is_null() {
+                if conflict == Conflict::Ignore {
+                    return Ok(None);
+                }
+                return Err(Error::NotNullViolation {
+                    table: table.name.clone(),
+                    column: c.name.clone(),
+                });
+            }
+        }
+        Ok(Some((row, rowid)))
+    }
+
+    /// Inserts a prepared row; returns false when skipped by OR IGNORE.
+    pub(crate) fn insert(
+        &mut self,
+        table: &Table,
+        row: &[Value],
+        rowid: Option<i64>,
+        conflict: Conflict,
+    ) -> Result<bool> {
+        let rowid = if table.pk.is_empty() {
+            Some(match rowid {
+                Some(r) => r,
+                None => self.alloc_rowid(table)?,
+            })
+        } else {
+            rowid
+        };
+        let suffix = row_key_suffix(table, row, rowid);
+        let mut key = table_prefix(table.id);
+        key.extend_from_slice(&suffix);
+        // Conflicts: primary key, then each unique index.
+        let mut victims: Vec<Vec<u8>> = Vec::new();
+        if !table.pk.is_empty() && self.kv.get(&key)?.is_some() {
+            match conflict {
+                Conflict::Abort => {
+                    return Err(Error::UniqueViolation {
+                        table: table.name.clone(),
+                        columns: table
+                            .pk
+                            .iter()
+                            .map(|&c| table.columns[c].name.clone())
+                            .collect(),
+                        primary_key: true,
+                    });
+                }
+                Conflict::Ignore => return Ok(false),
+                Conflict::Replace => victims.push(key.clone()),
+            }
+        }
+        for ix in table.indexes.iter().filter(|i| i.unique) {
+            let ik = index_key(ix, row, &suffix);
+            if ik.len() > index_prefix(ix.id).len()
+                && ix.columns.iter().all(|&c| !row[c].is_null())
+                && let Some(other) = self.kv.get(&ik)?
+            {
+                match conflict {
+                    Conflict::Abort => {
+                        return Err(Error::UniqueViolation {
+                            table: table.name.clone(),
+                            columns: ix
+                                .columns
+                                .iter()
+                                .map(|&c| table.columns[c].name.clone())
+                                .collect(),
+                            primary_key: false,
+                        });
+                    }
+                    Conflict::Ignore => return Ok(false),
+                    Conflict::Replace => {
+                        let mut vk = table_prefix(table.id);
+                        vk.extend_from_slice(&other);
+                        victims.push(vk);
+                    }
+                }
+            }
+        }
+        victims.sort();
+        victims.dedup();
+        for vk in victims {
+            if let Some(bytes) = self.kv.get(&vk)? {
+                let old = pad_row(decode_row(&bytes)?, table);
+                self.delete(table, &vk, &old);
+            }
+        }
+        self.kv.put(key, encode_row(row));
+        for ix in &table.indexes {
+            self.kv.put(index_key(ix, row, &suffix), suffix.clone());
+        }
+        Ok(true)
+    }
+
+    /// Deletes a row and its index entries.
+    pub(crate) fn delete(&mut self, table: &Table, key: &[u8], row: &[Value]) {
+        let plen = table_prefix(table.id).len();
+        let suffix = key.get(plen..).unwrap_or(&[]).to_vec();
+        for ix in &table.indexes {
+            self.kv.delete(index_key(ix, row, &suffix));
+        }
+        self.kv.delete(key.to_vec());
+    }
+
+    /// The rowid stored in a row key of a rowid table.
+    pub(crate) fn rowid_of_key(table: &Table, key: &[u8]) -> Option<i64> {
+        let plen = table_prefix(table.id).len();
+        key.get(plen..).and_then(decode_int_key)
+    }
+
+    /// Adds index entries for every existing row (CREATE INDEX); checks uniqueness.
+    pub(crate) fn build_index(&mut self, table: &Table, ix: &Index) -> Result<()> {
+        let p = table_prefix(table.id);
+        let end = prefix_successor(&p);
+        let mut entries = Vec::new();
+        {
+            let it = self.kv.scan(
+                Bound::Included(p.as_slice()),
+                end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+                false,
+            )?;
+            for item in it {
+                let (k, v) = item?;
+                let row = pad_row(decode_row(&v)?, table);
+                let suffix = k[p.len()..].to_vec();
+                entries.push((index_key(ix, &row, &suffix), suffix));
+            }
+        }
+        let mut seen = HashSet::new();
+        for (k, s) in entries {
+            if ix.unique && !seen.insert(k.clone()) {
+                return Err(Error::UniqueViolation {
+                    table: table.name.clone(),
+                    columns: ix
+                        .columns
+                        .iter()
+                        .map(|&c| table.columns[c].name.clone())
+                        .collect(),
+                    primary_key: false,
+                });
+            }
+            self.kv.put(k, s);
+        }
+        Ok(())
+    }
+
+    /// Deletes every key with the given prefix.
+    pub(crate) fn delete_prefix(&mut self, prefix: &[u8]) -> Result<()> {
+        let end = prefix_successor(prefix);
+        let keys: Vec<Vec<u8>> = self
+            .kv
+            .scan(
+                Bound::Included(prefix),
+                end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+                false,
+            )?
+            .map(|r| r.map(|(k, _)| k))
+            .collect::<Result<_>>()?;
+        for k in keys {
+            self.kv.delete(k);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_keys_decode() {
+        for i in [
+            0i64,
+            1,
+            -1,
+            42,
+            i64::MAX,
+            i64::MIN,
+            (1 << 53) + 1,
+            -(1 << 60) - 7,
+        ] {
+            let mut k = Vec::new();
+            encode_key_value(&Value::Integer(i), &mut k);
+            assert_eq!(decode_int_key(&k), Some(i));
+        }
+        assert_eq!(decode_int_key(&[1, 2]), None);
+    }
+}

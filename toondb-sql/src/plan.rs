@@ -1,0 +1,647 @@
+//! Bound expressions and query plans: what the binder produces and the executor runs.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use crate::catalog::{Column, Table};
+use crate::value::{Affinity, Value};
+
+/// Unary operators.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum UnOp {
+    Neg,
+    Plus,
+    Not,
+    BitNot,
+}
+
+/// Binary operators other than AND/OR.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    Concat,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    BitAnd,
+    BitOr,
+    ShiftLeft,
+    ShiftRight,
+}
+
+impl BinOp {
+    pub(crate) fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq
+        )
+    }
+}
+
+/// Scalar functions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Func {
+    Abs,
+    Length,
+    Upper,
+    Lower,
+    Substr,
+    Round,
+    Coalesce,
+    IfNull,
+    NullIf,
+    TypeOf,
+    Min,
+    Max,
+    Trim,
+    LTrim,
+    RTrim,
+    Replace,
+    Instr,
+    Hex,
+    Random,
+    Sign,
+    Iif,
+}
+
+/// Aggregate functions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum AggFunc {
+    CountStar,
+    Count,
+    Sum,
+    Total,
+    Avg,
+    Min,
+    Max,
+    GroupConcat,
+}
+
+/// One aggregate call.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AggCall {
+    pub(crate) func: AggFunc,
+    pub(crate) arg: Option<Expr>,
+    pub(crate) distinct: bool,
+    pub(crate) separator: Option<Expr>,
+}
+
+/// The kind of a subquery expression.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum SubKind {
+    Scalar,
+    Exists,
+    In,
+}
+
+/// A subquery inside an expression.
+#[derive(Debug)]
+pub(crate) struct SubQuery {
+    pub(crate) id: usize,
+    pub(crate) plan: Plan,
+    pub(crate) correlated: bool,
+    /// Affinity of the subquery's first output column.
+    pub(crate) affinity: Affinity,
+}
+
+impl PartialEq for SubQuery {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+/// A bound expression: column references are positions in the row it is evaluated on.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Expr {
+    Literal(Value),
+    Param(usize),
+    Column(usize),
+    /// A column of an enclosing query's current row: depth 1 is the nearest.
+    Outer {
+        depth: usize,
+        index: usize,
+    },
+    Unary(UnOp, Box<Expr>),
+    /// Binary operator; for comparisons, the affinities applied to each side first.
+    Binary {
+        op: BinOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+        conv: (Affinity, Affinity),
+    },
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    IsNull(Box<Expr>, bool),
+    /// `a IS b` / `a IS NOT b` (NULL-safe equality).
+    Is {
+        left: Box<Expr>,
+        right: Box<Expr>,
+        negated: bool,
+        conv: (Affinity, Affinity),
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+        aff: Affinity,
+    },
+    Sub {
+        kind: SubKind,
+        expr: Option<Box<Expr>>,
+        sub: Arc<SubQuery>,
+        negated: bool,
+        conv: (Affinity, Affinity),
+    },
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+        conv: (Affinity, Affinity, Affinity),
+    },
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        escape: Option<Box<Expr>>,
+        negated: bool,
+        glob: bool,
+    },
+    Case {
+        operand: Option<Box<Expr>>,
+        whens: Vec<(Expr, Expr)>,
+        else_: Option<Box<Expr>>,
+    },
+    Cast(Box<Expr>, Affinity),
+    /// Applies an affinity (comparison conversion, not a CAST).
+    ApplyAff(Box<Expr>, Affinity),
+    Func(Func, Vec<Expr>),
+    /// An aggregate call, only before the post-aggregation rewrite.
+    Agg(Box<AggCall>),
+}
+
+impl Expr {
+    /// Calls `f` on each direct child expression.
+    pub(crate) fn children(&self, f: &mut dyn FnMut(&Expr)) {
+        match self {
+            Expr::Literal(_) | Expr::Param(_) | Expr::Column(_) | Expr::Outer { .. } => {}
+            Expr::Unary(_, e) | Expr::IsNull(e, _) | Expr::Cast(e, _) | Expr::ApplyAff(e, _) => {
+                f(e)
+            }
+            Expr::Binary { left, right, .. }
+            | Expr::Is { left, right, .. }
+            | Expr::And(left, right)
+            | Expr::Or(left, right) => {
+                f(left);
+                f(right);
+            }
+            Expr::InList { expr, list, .. } => {
+                f(expr);
+                list.iter().for_each(f);
+            }
+            Expr::Sub { expr, .. } => {
+                if let Some(e) = expr {
+                    f(e)
+                }
+            }
+            Expr::Between {
+                expr, low, high, ..
+            } => {
+                f(expr);
+                f(low);
+                f(high);
+            }
+            Expr::Like {
+                expr,
+                pattern,
+                escape,
+                ..
+            } => {
+                f(expr);
+                f(pattern);
+                if let Some(e) = escape {
+                    f(e)
+                }
+            }
+            Expr::Case {
+                operand,
+                whens,
+                else_,
+            } => {
+                if let Some(o) = operand {
+                    f(o)
+                }
+                for (w, t) in whens {
+                    f(w);
+                    f(t);
+                }
+                if let Some(e) = else_ {
+                    f(e)
+                }
+            }
+            Expr::Func(_, args) => args.iter().for_each(f),
+            Expr::Agg(a) => {
+                if let Some(e) = &a.arg {
+                    f(e)
+                }
+                if let Some(e) = &a.separator {
+                    f(e)
+                }
+            }
+        }
+    }
+
+    /// Rebuilds the expression bottom-up through `f` (children first).
+    pub(crate) fn map(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
+        let e = match self {
+            Expr::Unary(op, e) => Expr::Unary(op, Box::new(e.map(f))),
+            Expr::IsNull(e, n) => Expr::IsNull(Box::new(e.map(f)), n),
+            Expr::Cast(e, a) => Expr::Cast(Box::new(e.map(f)), a),
+            Expr::ApplyAff(e, a) => Expr::ApplyAff(Box::new(e.map(f)), a),
+            Expr::Binary {
+                op,
+                left,
+                right,
+                conv,
+            } => Expr::Binary {
+                op,
+                left: Box::new(left.map(f)),
+                right: Box::new(right.map(f)),
+                conv,
+            },
+            Expr::Is {
+                left,
+                right,
+                negated,
+                conv,
+            } => Expr::Is {
+                left: Box::new(left.map(f)),
+                right: Box::new(right.map(f)),
+                negated,
+                conv,
+            },
+            Expr::And(a, b) => Expr::And(Box::new(a.map(f)), Box::new(b.map(f))),
+            Expr::Or(a, b) => Expr::Or(Box::new(a.map(f)), Box::new(b.map(f))),
+            Expr::InList {
+                expr,
+                list,
+                negated,
+                aff,
+            } => Expr::InList {
+                expr: Box::new(expr.map(f)),
+                list: list.into_iter().map(|e| e.map(f)).collect(),
+                negated,
+                aff,
+            },
+            Expr::Sub {
+                kind,
+                expr,
+                sub,
+                negated,
+                conv,
+            } => Expr::Sub {
+                kind,
+                expr: expr.map(|e| Box::new(e.map(f))),
+                sub,
+                negated,
+                conv,
+            },
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+                conv,
+            } => Expr::Between {
+                expr: Box::new(expr.map(f)),
+                low: Box::new(low.map(f)),
+                high: Box::new(high.map(f)),
+                negated,
+                conv,
+            },
+            Expr::Like {
+                expr,
+                pattern,
+                escape,
+                negated,
+                glob,
+            } => Expr::Like {
+                expr: Box::new(expr.map(f)),
+                pattern: Box::new(pattern.map(f)),
+                escape: escape.map(|e| Box::new(e.map(f))),
+                negated,
+                glob,
+            },
+            Expr::Case {
+                operand,
+                whens,
+                else_,
+            } => Expr::Case {
+                operand: operand.map(|e| Box::new(e.map(f))),
+                whens: whens
+                    .into_iter()
+                    .map(|(w, t)| (w.map(f), t.map(f)))
+                    .collect(),
+                else_: else_.map(|e| Box::new(e.map(f))),
+            },
+            Expr::Func(func, args) => {
+                Expr::Func(func, args.into_iter().map(|e| e.map(f)).collect())
+            }
+            Expr::Agg(a) => {
+                let a = *a;
+                Expr::Agg(Box::new(AggCall {
+                    func: a.func,
+                    arg: a.arg.map(|e| e.map(f)),
+                    distinct: a.distinct,
+                    separator: a.separator.map(|e| e.map(f)),
+                }))
+            }
+            leaf => leaf,
+        };
+        f(e)
+    }
+
+    /// True when any node satisfies `pred`.
+    pub(crate) fn any(&self, pred: &dyn Fn(&Expr) -> bool) -> bool {
+        if pred(self) {
+            return true;
+        }
+        let mut found = false;
+        self.children(&mut |c| {
+            if !found && c.any(pred) {
+                found = true;
+            }
+        });
+        found
+    }
+
+    /// Column positions referenced at this level.
+    pub(crate) fn columns(&self, out: &mut Vec<usize>) {
+        if let Expr::Column(i) = self {
+            out.push(*i);
+        }
+        self.children(&mut |c| c.columns(out));
+    }
+
+    pub(crate) fn has_subquery(&self) -> bool {
+        self.any(&|e| matches!(e, Expr::Sub { .. }))
+    }
+
+    pub(crate) fn has_agg(&self) -> bool {
+        self.any(&|e| matches!(e, Expr::Agg(_)))
+    }
+
+    /// Constant for the statement: no row columns, no aggregates, no subqueries.
+    pub(crate) fn is_row_independent(&self) -> bool {
+        !self.any(&|e| matches!(e, Expr::Column(_) | Expr::Agg(_) | Expr::Sub { .. }))
+    }
+
+    /// Shifts column positions by `delta` (which may be negative).
+    pub(crate) fn shift(self, delta: isize) -> Expr {
+        self.map(&mut |e| match e {
+            Expr::Column(i) => Expr::Column(i.saturating_add_signed(delta)),
+            other => other,
+        })
+    }
+}
+
+/// Join kinds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum JoinKind {
+    Inner,
+    Left,
+}
+
+/// Set operations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum SetOp {
+    Union,
+    UnionAll,
+    Except,
+    Intersect,
+}
+
+/// How a table is read.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Access {
+    Full,
+    /// A key range on the primary key (`index` None) or a secondary index: equality on a
+    /// prefix of its columns, then optionally a range on the next column.
+    Range {
+        index: Option<usize>,
+        eq: Vec<Expr>,
+        lower: Option<(Expr, bool)>,
+        upper: Option<(Expr, bool)>,
+    },
+    /// Point lookups, one per listed key value, on the first column of the key.
+    InList {
+        index: Option<usize>,
+        values: Vec<Expr>,
+    },
+}
+
+/// A sort key: column position in the input row.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SortKey {
+    pub(crate) col: usize,
+    pub(crate) desc: bool,
+    pub(crate) nulls_first: Option<bool>,
+}
+
+/// A query plan node. Rows are vectors of values; each node documents its output.
+#[derive(Debug)]
+pub(crate) enum Plan {
+    /// Reads a table: output is the table's columns in declared order.
+    Scan {
+        table: Arc<Table>,
+        access: Access,
+        filter: Option<Expr>,
+    },
+    /// Literal rows (one empty row for a SELECT without FROM).
+    Values {
+        rows: Vec<Vec<Expr>>,
+    },
+    Filter {
+        input: Box<Plan>,
+        pred: Expr,
+    },
+    Project {
+        input: Box<Plan>,
+        exprs: Vec<Expr>,
+    },
+    /// Output: left columns then right columns.
+    Join {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinKind,
+        /// Equi-join keys (left expr on left row, right expr on right row, comparison affinities).
+        keys: Vec<(Expr, Expr, (Affinity, Affinity))>,
+        on: Option<Expr>,
+        right_width: usize,
+    },
+    /// Output: the last input row of the group (NULLs when empty), then the group values,
+    /// then the aggregate values.
+    Aggregate {
+        input: Box<Plan>,
+        group: Vec<Expr>,
+        aggs: Vec<AggCall>,
+        input_width: usize,
+    },
+    Sort {
+        input: Box<Plan>,
+        keys: Vec<SortKey>,
+    },
+    /// Removes duplicate rows, comparing the first `width` columns.
+    Distinct {
+        input: Box<Plan>,
+        width: usize,
+    },
+    Limit {
+        input: Box<Plan>,
+        limit: Option<Expr>,
+        offset: Option<Expr>,
+    },
+    SetOp {
+        op: SetOp,
+        left: Box<Plan>,
+        right: Box<Plan>,
+    },
+}
+
+fn key_columns(table: &Table, index: Option<usize>) -> (&[usize], String) {
+    match index {
+        None => (&table.pk, "PRIMARY KEY".to_string()),
+        Some(i) => match table.indexes.get(i) {
+            Some(ix) => (&ix.columns, format!("INDEX {}", ix.name)),
+            None => (&[], "INDEX ?".to_string()),
+        },
+    }
+}
+
+fn col_name(cols: &[Column], keycols: &[usize], i: usize) -> String {
+    keycols
+        .get(i)
+        .and_then(|c| cols.get(*c))
+        .map(|c| c.name.clone())
+        .unwrap_or_else(|| "rowid".into())
+}
+
+impl Plan {
+    /// Renders the plan as indented lines for EXPLAIN.
+    pub(crate) fn explain(&self, depth: usize, out: &mut Vec<String>) {
+        let pad = "  ".repeat(depth);
+        let mut line = String::new();
+        match self {
+            Plan::Scan {
+                table,
+                access,
+                filter,
+            } => {
+                match access {
+                    Access::Full => {
+                        let _ = write!(line, "SCAN {}", table.name);
+                    }
+                    Access::Range {
+                        index,
+                        eq,
+                        lower,
+                        upper,
+                    } => {
+                        let (kc, what) = key_columns(table, *index);
+                        let mut terms: Vec<String> = (0..eq.len())
+                            .map(|i| format!("{}=?", col_name(&table.columns, kc, i)))
+                            .collect();
+                        let rc = col_name(&table.columns, kc, eq.len());
+                        if let Some((_, inc)) = lower {
+                            terms.push(format!("{rc}{}?", if *inc { ">=" } else { ">" }));
+                        }
+                        if let Some((_, inc)) = upper {
+                            terms.push(format!("{rc}{}?", if *inc { "<=" } else { "<" }));
+                        }
+                        let _ = write!(
+                            line,
+                            "SEARCH {} USING {what} ({})",
+                            table.name,
+                            terms.join(" AND ")
+                        );
+                    }
+                    Access::InList { index, values } => {
+                        let (kc, what) = key_columns(table, *index);
+                        let _ = write!(
+                            line,
+                            "SEARCH {} USING {what} ({} IN {} values)",
+                            table.name,
+                            col_name(&table.columns, kc, 0),
+                            values.len()
+                        );
+                    }
+                }
+                if filter.is_some() {
+                    line.push_str(" WITH FILTER");
+                }
+                out.push(format!("{pad}{line}"));
+            }
+            Plan::Values { rows } => {
+                out.push(format!("{pad}VALUES ({} rows)", rows.len()));
+            }
+            Plan::Filter { input, .. } => {
+                out.push(format!("{pad}FILTER"));
+                input.explain(depth + 1, out);
+            }
+            Plan::Project { input, exprs } => {
+                out.push(format!("{pad}PROJECT ({} columns)", exprs.len()));
+                input.explain(depth + 1, out);
+            }
+            Plan::Join {
+                left,
+                right,
+                kind,
+                keys,
+                ..
+            } => {
+                let k = if *kind == JoinKind::Left { "LEFT " } else { "" };
+                let how = if keys.is_empty() {
+                    "NESTED LOOP"
+                } else {
+                    "HASH"
+                };
+                out.push(format!("{pad}{k}{how} JOIN"));
+                left.explain(depth + 1, out);
+                right.explain(depth + 1, out);
+            }
+            Plan::Aggregate {
+                input, group, aggs, ..
+            } => {
+                out.push(format!(
+                    "{pad}AGGREGATE ({} group keys, {} aggregates)",
+                    group.len(),
+                    aggs.len()
+                ));
+                input.explain(depth + 1, out);
+            }
+            Plan::Sort { input, keys } => {
+                out.push(format!("{pad}SORT ({} keys)", keys.len()));
+                input.explain(depth + 1, out);
+            }
+            Plan::Distinct { input, .. } => {
+                out.push(format!("{pad}DISTINCT"));
+                input.explain(depth + 1, out);
+            }
+            Plan::Limit { input, .. } => {
+                out.push(format!("{pad}LIMIT"));
+                input.explain(depth + 1, out);
+            }
+            Plan::SetOp { op, left, right } => {
+                out.push(format!("{pad}{op:?}").to_uppercase());
+                left.explain(depth + 1, out);
+                right.explain(depth + 1, out);
+            }
+        }
+    }
+}
