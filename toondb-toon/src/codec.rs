@@ -53,7 +53,14 @@ pub fn encode<T: Serialize + ?Sized>(value: &T, options: &EncodeOptions) -> Resu
 /// Encodes a JSON value as a TOON document.
 pub fn encode_value(value: &Value, options: &EncodeOptions) -> Result<String> {
     options.validate()?;
-    toon_format::encode(value, &options.to_official()).map_err(|e| Error::Encode(e.to_string()))
+    // Tables are rendered by this crate (byte-identical, several times
+    // faster); everything else by the official encoder.
+    if crate::stream::has_fast_path(value) {
+        let mut out = Vec::new();
+        crate::stream::write_fast(&mut out, value, options)?;
+        return String::from_utf8(out).map_err(|e| Error::Encode(e.to_string()));
+    }
+    crate::stream::official(value, options)
 }
 
 /// Decodes a TOON document into any `Deserialize` type.

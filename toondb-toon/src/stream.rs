@@ -46,15 +46,50 @@ pub fn encode_value_to_writer<W: Write>(
     options: &EncodeOptions,
 ) -> Result<()> {
     options.validate()?;
+    if has_fast_path(value) {
+        return write_fast(&mut writer, value, options);
+    }
+    let text = official(value, options)?;
+    writer.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// The official encoder on the whole value.
+pub(crate) fn official(value: &Value, options: &EncodeOptions) -> Result<String> {
+    toon_format::encode(value, &options.to_official()).map_err(|e| Error::Encode(e.to_string()))
+}
+
+/// Whether this module renders the value itself: a root flat table, or a
+/// root object (not a keyed-table candidate) holding at least one flat
+/// table. Everything else goes to the official encoder whole.
+pub(crate) fn has_fast_path(value: &Value) -> bool {
+    match value {
+        Value::Array(rows) => flat_table_fields(rows).is_some(),
+        Value::Object(entries) => {
+            !may_be_keyed_table(entries)
+                && entries
+                    .values()
+                    .any(|v| matches!(v, Value::Array(rows) if flat_table_fields(rows).is_some()))
+        }
+        _ => false,
+    }
+}
+
+/// Renders a value for which [`has_fast_path`] holds. Options are valid.
+pub(crate) fn write_fast<W: Write>(
+    writer: &mut W,
+    value: &Value,
+    options: &EncodeOptions,
+) -> Result<()> {
     match value {
         Value::Array(rows) => {
-            if let Some(fields) = flat_table_fields(rows) {
-                return write_flat_table(&mut writer, None, &fields, rows, options);
-            }
+            let fields = flat_table_fields(rows).unwrap_or_default();
+            write_flat_table(writer, None, &fields, rows, options)
         }
-        Value::Object(entries) if !may_be_keyed_table(entries) => {
+        Value::Object(entries) => {
             // A root object renders as the concatenation of its entries,
-            // each exactly as a one-entry object renders.
+            // each exactly as a one-entry object renders (a one-entry
+            // object is never a keyed table).
             for (i, (key, entry)) in entries.iter().enumerate() {
                 if i > 0 {
                     writer.write_all(b"\n")?;
@@ -62,21 +97,22 @@ pub fn encode_value_to_writer<W: Write>(
                 if let Value::Array(rows) = entry
                     && let Some(fields) = flat_table_fields(rows)
                 {
-                    write_flat_table(&mut writer, Some(key), &fields, rows, options)?;
+                    write_flat_table(writer, Some(key), &fields, rows, options)?;
                 } else {
                     let mut single = Map::with_capacity(1);
                     single.insert(key.clone(), entry.clone());
-                    let text = crate::encode_value(&Value::Object(single), options)?;
+                    let text = official(&Value::Object(single), options)?;
                     writer.write_all(text.as_bytes())?;
                 }
             }
-            return Ok(());
+            Ok(())
         }
-        _ => {}
+        other => {
+            let text = official(other, options)?;
+            writer.write_all(text.as_bytes())?;
+            Ok(())
+        }
     }
-    let text = crate::encode_value(value, options)?;
-    writer.write_all(text.as_bytes())?;
-    Ok(())
 }
 
 /// A necessary condition for the keyed tabular form (§9.5): at least two
@@ -386,7 +422,9 @@ mod tests {
         ];
         for o in &opts {
             for v in &values {
-                assert_eq!(streamed(v, o), crate::encode_value(v, o).unwrap(), "{v}");
+                let reference = toon_format::encode(v, &o.to_official()).unwrap();
+                assert_eq!(streamed(v, o), reference, "{v}");
+                assert_eq!(crate::encode_value(v, o).unwrap(), reference, "{v}");
             }
         }
     }

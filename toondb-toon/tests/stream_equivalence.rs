@@ -1,7 +1,7 @@
-//! Streaming rendering writes exactly the bytes of the in-memory encoder, and
-//! encode → decode returns the value, for random JSON values shaped like
-//! query results (tables, objects of tables, keyed-table look-alikes) and
-//! like arbitrary documents.
+//! Our encoders (in memory and streaming) write exactly the bytes of the
+//! official `toon-format` encoder, and encode → decode returns the value, for
+//! random JSON values shaped like query results (tables, objects of tables,
+//! keyed-table look-alikes) and like arbitrary documents.
 
 use proptest::prelude::*;
 use serde_json::{Map, Number, Value};
@@ -99,10 +99,20 @@ proptest! {
 
     #[test]
     fn streaming_equals_in_memory(value in result_shaped(), opts in options()) {
+        // The official encoder is the reference for both of our paths.
+        let official = toon_format::EncodeOptions::new()
+            .with_spaces(opts.indent_size())
+            .with_delimiter(match opts.get_delimiter() {
+                Delimiter::Comma => toon_format::Delimiter::Comma,
+                Delimiter::Tab => toon_format::Delimiter::Tab,
+                _ => toon_format::Delimiter::Pipe,
+            });
+        let reference = toon_format::encode(&value, &official).unwrap();
         let whole = toondb_toon::encode_value(&value, &opts).unwrap();
+        prop_assert_eq!(&whole, &reference);
         let mut out = Vec::new();
         toondb_toon::encode_value_to_writer(&mut out, &value, &opts).unwrap();
-        prop_assert_eq!(String::from_utf8(out).unwrap(), whole);
+        prop_assert_eq!(String::from_utf8(out).unwrap(), reference);
     }
 
     #[test]
