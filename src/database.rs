@@ -30,6 +30,58 @@ use crate::{Error, Result};
 #[derive(Clone, Debug)]
 pub struct Database {
     storage: storage::Database,
+    shared: std::sync::Arc<Shared>,
+}
+
+/// State shared by every handle of one open database, beyond the storage engine.
+#[derive(Default)]
+pub(crate) struct Shared {
+    /// Collections opened in this process, by (namespace, collection).
+    #[cfg(feature = "collections")]
+    pub(crate) collections: parking_lot::Mutex<
+        std::collections::HashMap<(String, String), std::sync::Arc<crate::collection::CollState>>,
+    >,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Shared")
+    }
+}
+
+impl Shared {
+    /// Saves every open collection's indexes.
+    fn save_all(&self) -> Result<()> {
+        #[cfg(feature = "collections")]
+        {
+            let open: Vec<_> = self.collections.lock().values().cloned().collect();
+            for state in open {
+                state.save()?;
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(feature = "collections")]
+    pub(crate) fn forget_namespace(&self, ns: &str) {
+        self.collections.lock().retain(|(n, _), state| {
+            let keep = n != ns;
+            if !keep {
+                state
+                    .dropped
+                    .store(true, std::sync::atomic::Ordering::Release);
+            }
+            keep
+        });
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Close-time save of the derived indexes; if it fails, the next open catches
+        // up from storage, which is the source of truth.
+        let _ = self.save_all();
+    }
 }
 
 /// Options for opening a [`Database`]; see [`Database::builder`].
@@ -60,9 +112,13 @@ impl DatabaseBuilder {
 
     /// Opens the database in `dir`.
     pub fn open(self, dir: impl AsRef<Path>) -> Result<Database> {
-        Ok(Database {
+        let db = Database {
             storage: self.storage.open(dir)?,
-        })
+            shared: Default::default(),
+        };
+        #[cfg(feature = "collections")]
+        db.resume_deletions()?;
+        Ok(db)
     }
 }
 
@@ -191,9 +247,16 @@ impl Database {
         Ok(self.storage.stats()?)
     }
 
-    /// Forces every acknowledged commit to disk, whatever the sync mode.
+    /// Forces every acknowledged commit to disk, whatever the sync mode, and saves the
+    /// derived indexes of open collections (so the next open need not catch up).
     pub fn checkpoint(&self) -> Result<()> {
+        self.shared.save_all()?;
         Ok(self.storage.checkpoint()?)
+    }
+
+    #[cfg(feature = "collections")]
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
     }
 }
 

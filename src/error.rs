@@ -38,6 +38,28 @@ pub enum ErrorCode {
     InvalidArgument,
     /// A transaction lost a write-write conflict; retry it.
     TransactionConflict,
+    /// A namespace, collection or vector name is malformed.
+    InvalidName,
+    /// A document is malformed (bad id, NaN, zero vector with cosine, bad metadata).
+    InvalidDocument,
+    /// A document id already exists (or repeats within a batch).
+    DuplicateDocument,
+    /// A vector has the wrong number of components.
+    DimensionMismatch,
+    /// A filter names a field that no document has.
+    UnknownFilterField,
+    /// A query is empty.
+    EmptyQuery,
+    /// The namespace does not exist.
+    NamespaceNotFound,
+    /// The namespace already exists.
+    NamespaceExists,
+    /// The collection does not exist.
+    CollectionNotFound,
+    /// The collection exists with a different configuration.
+    CollectionConfigMismatch,
+    /// An index file (`.hnsw`, text index) is damaged, truncated or foreign.
+    IndexFileInvalid,
     /// Text is not valid TOON.
     ToonSyntax,
     /// A value cannot be encoded as TOON, or decoded TOON does not fit the target type.
@@ -63,6 +85,17 @@ impl ErrorCode {
             ErrorCode::InvalidKeyspace => "INVALID_KEYSPACE",
             ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
             ErrorCode::TransactionConflict => "TRANSACTION_CONFLICT",
+            ErrorCode::InvalidName => "INVALID_NAME",
+            ErrorCode::InvalidDocument => "INVALID_DOCUMENT",
+            ErrorCode::DuplicateDocument => "DUPLICATE_DOCUMENT",
+            ErrorCode::DimensionMismatch => "DIMENSION_MISMATCH",
+            ErrorCode::UnknownFilterField => "UNKNOWN_FILTER_FIELD",
+            ErrorCode::EmptyQuery => "EMPTY_QUERY",
+            ErrorCode::NamespaceNotFound => "NAMESPACE_NOT_FOUND",
+            ErrorCode::NamespaceExists => "NAMESPACE_EXISTS",
+            ErrorCode::CollectionNotFound => "COLLECTION_NOT_FOUND",
+            ErrorCode::CollectionConfigMismatch => "COLLECTION_CONFIG_MISMATCH",
+            ErrorCode::IndexFileInvalid => "INDEX_FILE_INVALID",
             ErrorCode::ToonSyntax => "TOON_SYNTAX",
             ErrorCode::ToonEncoding => "TOON_ENCODING",
             ErrorCode::Internal => "INTERNAL",
@@ -70,7 +103,7 @@ impl ErrorCode {
     }
 
     /// The code's stable number: 1xxx storage and open, 2xxx input, 3xxx transactions,
-    /// 4xxx TOON, 9xxx internal.
+    /// 4xxx TOON, 5xxx namespaces and collections, 6xxx index files, 9xxx internal.
     pub fn number(self) -> u32 {
         match self {
             ErrorCode::DatabaseLocked => 1001,
@@ -86,6 +119,17 @@ impl ErrorCode {
             ErrorCode::InvalidKeyspace => 2004,
             ErrorCode::InvalidArgument => 2005,
             ErrorCode::TransactionConflict => 3001,
+            ErrorCode::InvalidName => 2006,
+            ErrorCode::InvalidDocument => 2007,
+            ErrorCode::DuplicateDocument => 2008,
+            ErrorCode::DimensionMismatch => 2009,
+            ErrorCode::UnknownFilterField => 2010,
+            ErrorCode::EmptyQuery => 2011,
+            ErrorCode::NamespaceNotFound => 5001,
+            ErrorCode::NamespaceExists => 5002,
+            ErrorCode::CollectionNotFound => 5003,
+            ErrorCode::CollectionConfigMismatch => 5004,
+            ErrorCode::IndexFileInvalid => 6001,
             ErrorCode::ToonSyntax => 4001,
             ErrorCode::ToonEncoding => 4002,
             ErrorCode::Internal => 9001,
@@ -137,6 +181,41 @@ impl ErrorCode {
                 "another transaction wrote the same key first: run the transaction again \
                  (Database::transaction_with_retry does so automatically)"
             }
+            ErrorCode::InvalidName => {
+                "names are 1-48 bytes of [A-Za-z0-9_-] and may not start with '_'"
+            }
+            ErrorCode::InvalidDocument => {
+                "give every document a 1-1024 byte id, finite vector components (not all zero \
+                 with cosine) and JSON-object metadata"
+            }
+            ErrorCode::DuplicateDocument => {
+                "use upsert to replace an existing document, and give each document of a batch \
+                 its own id"
+            }
+            ErrorCode::DimensionMismatch => {
+                "vectors must have exactly the collection's dimension: check the embedding model"
+            }
+            ErrorCode::UnknownFilterField => {
+                "no document has this metadata field: check its spelling and dotted path"
+            }
+            ErrorCode::EmptyQuery => "give the search some query text or vectors",
+            ErrorCode::NamespaceNotFound => {
+                "create the namespace first with Database::create_namespace, or check its name"
+            }
+            ErrorCode::NamespaceExists => {
+                "open it with Database::namespace, or choose another name"
+            }
+            ErrorCode::CollectionNotFound => {
+                "create the collection first with Namespace::create_collection, or check its name"
+            }
+            ErrorCode::CollectionConfigMismatch => {
+                "a collection's configuration is immutable: open it as it is, or drop it and \
+                 create it again"
+            }
+            ErrorCode::IndexFileInvalid => {
+                "the file is damaged, truncated or not an index of this kind: rebuild it from \
+                 the source data"
+            }
             ErrorCode::ToonSyntax => "fix the TOON text at the line and column the message names",
             ErrorCode::ToonEncoding => {
                 "check the value's shape: TOON needs string map keys, bounded nesting, and \
@@ -165,6 +244,89 @@ pub enum Error {
     /// An error of the storage engine.
     #[error(transparent)]
     Storage(#[from] storage::Error),
+    /// An error of the vector engine.
+    #[cfg(feature = "vector")]
+    #[error(transparent)]
+    Vector(#[from] crate::vector::VectorError),
+    /// An error of the text engine.
+    #[cfg(feature = "text")]
+    #[error(transparent)]
+    Text(#[from] crate::text::Error),
+    /// A name is malformed.
+    #[error("invalid {kind} name {name:?}")]
+    InvalidName {
+        /// What was being named (`namespace`, `collection`, `vector`).
+        kind: &'static str,
+        /// The name given.
+        name: String,
+    },
+    /// A document is malformed.
+    #[error("invalid document {id:?}: {reason}")]
+    InvalidDocument {
+        /// The document's id (shortened).
+        id: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A document id is taken.
+    #[error("duplicate document id {id:?}: {reason}")]
+    DuplicateDocument {
+        /// The id.
+        id: String,
+        /// Where the duplicate is.
+        reason: &'static str,
+    },
+    /// A vector has the wrong dimension.
+    #[error("vector has {got} components, the collection expects {expected}")]
+    DimensionMismatch {
+        /// The collection's dimension.
+        expected: usize,
+        /// The vector's length.
+        got: usize,
+    },
+    /// A filter names a field no document has.
+    #[error("no document has the metadata field {field:?} used in the filter")]
+    UnknownFilterField {
+        /// The field.
+        field: String,
+    },
+    /// A query is empty.
+    #[error("the query is empty")]
+    EmptyQuery,
+    /// No such namespace.
+    #[error("namespace {name:?} does not exist")]
+    NamespaceNotFound {
+        /// Its name.
+        name: String,
+    },
+    /// The namespace exists.
+    #[error("namespace {name:?} already exists")]
+    NamespaceExists {
+        /// Its name.
+        name: String,
+    },
+    /// No such collection.
+    #[error("collection {collection:?} does not exist in namespace {namespace:?}")]
+    CollectionNotFound {
+        /// The namespace.
+        namespace: String,
+        /// The collection.
+        collection: String,
+    },
+    /// The collection exists with another configuration.
+    #[error("collection {collection:?} exists with a different configuration: {existing}")]
+    CollectionConfigMismatch {
+        /// The collection.
+        collection: String,
+        /// Its stored configuration, as JSON.
+        existing: String,
+    },
+    /// An argument is out of range.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// Something that should not happen: damaged internal records.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// An error of the TOON codec.
     #[cfg(feature = "toon")]
     #[error(transparent)]
@@ -178,6 +340,22 @@ impl Error {
             Error::Storage(e) => storage_code(e),
             #[cfg(feature = "toon")]
             Error::Toon(e) => toon_code(e),
+            #[cfg(feature = "vector")]
+            Error::Vector(e) => vector_code(e),
+            #[cfg(feature = "text")]
+            Error::Text(e) => text_code(e),
+            Error::InvalidName { .. } => ErrorCode::InvalidName,
+            Error::InvalidDocument { .. } => ErrorCode::InvalidDocument,
+            Error::DuplicateDocument { .. } => ErrorCode::DuplicateDocument,
+            Error::DimensionMismatch { .. } => ErrorCode::DimensionMismatch,
+            Error::UnknownFilterField { .. } => ErrorCode::UnknownFilterField,
+            Error::EmptyQuery => ErrorCode::EmptyQuery,
+            Error::NamespaceNotFound { .. } => ErrorCode::NamespaceNotFound,
+            Error::NamespaceExists { .. } => ErrorCode::NamespaceExists,
+            Error::CollectionNotFound { .. } => ErrorCode::CollectionNotFound,
+            Error::CollectionConfigMismatch { .. } => ErrorCode::CollectionConfigMismatch,
+            Error::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Error::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -190,8 +368,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Storage(e) => e.is_retryable(),
-            #[cfg(feature = "toon")]
-            Error::Toon(_) => false,
+            _ => false,
         }
     }
 }
@@ -203,6 +380,31 @@ fn toon_code(e: &toondb_toon::Error) -> ErrorCode {
         toondb_toon::Error::Io(_) => ErrorCode::Io,
         toondb_toon::Error::InvalidOption(_) => ErrorCode::InvalidArgument,
         _ => ErrorCode::ToonEncoding,
+    }
+}
+
+#[cfg(feature = "vector")]
+fn vector_code(e: &crate::vector::VectorError) -> ErrorCode {
+    use crate::vector::VectorError as V;
+    match e {
+        V::DimensionMismatch { .. } => ErrorCode::DimensionMismatch,
+        V::NonFiniteComponent { .. } | V::ZeroVector | V::VectorTooLarge { .. } => {
+            ErrorCode::InvalidDocument
+        }
+        V::ZeroK | V::InvalidParameter { .. } | V::InvalidInput(_) | V::CapacityExceeded { .. } => {
+            ErrorCode::InvalidArgument
+        }
+        V::NotAnIndexFile { .. } => ErrorCode::IndexFileInvalid,
+        _ => ErrorCode::Internal,
+    }
+}
+
+#[cfg(feature = "text")]
+fn text_code(e: &crate::text::Error) -> ErrorCode {
+    if e.is_corruption() {
+        ErrorCode::IndexFileInvalid
+    } else {
+        ErrorCode::Internal
     }
 }
 
@@ -246,6 +448,17 @@ mod tests {
             ErrorCode::InvalidKeyspace,
             ErrorCode::InvalidArgument,
             ErrorCode::TransactionConflict,
+            ErrorCode::InvalidName,
+            ErrorCode::InvalidDocument,
+            ErrorCode::DuplicateDocument,
+            ErrorCode::DimensionMismatch,
+            ErrorCode::UnknownFilterField,
+            ErrorCode::EmptyQuery,
+            ErrorCode::NamespaceNotFound,
+            ErrorCode::NamespaceExists,
+            ErrorCode::CollectionNotFound,
+            ErrorCode::CollectionConfigMismatch,
+            ErrorCode::IndexFileInvalid,
             ErrorCode::ToonSyntax,
             ErrorCode::ToonEncoding,
             ErrorCode::Internal,

@@ -57,12 +57,23 @@
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "collections")]
+mod collection;
 mod database;
 mod error;
+#[cfg(feature = "collections")]
+mod namespace;
 mod query;
 
+#[cfg(feature = "collections")]
+pub use collection::{
+    Aggregation, Collection, CollectionConfig, Document, Filter, MAX_DOC_ID_LEN, MAX_NAME_LEN,
+    Range, SearchResult, StoredDocument,
+};
 pub use database::{Database, DatabaseBuilder, Transaction};
 pub use error::{Error, ErrorCode, Result};
+#[cfg(feature = "collections")]
+pub use namespace::{Namespace, NamespaceInfo};
 pub use query::{Query, QueryRow};
 pub use toondb_storage::{Scan, ScanBatches, ScanOrder, Stats, SyncMode};
 
