@@ -130,7 +130,7 @@ fn nested_document() -> Value {
                         "title": rng.pick(&["Engineer", "Analyst", "Manager", "Designer"]),
                         "address": {"city": city, "zip": zip},
                         "skills": mine,
-                        "remote": rng.next() % 2 == 0,
+                        "remote": rng.next().is_multiple_of(2),
                     })
                 })
                 .collect();
