@@ -9,8 +9,9 @@
 //! of the wiki-ir corpus (`../shared/data/wiki-ir/corpus.jsonl`), a
 //! deterministic SQL-like result of 1,000 rows, and a nested document
 //! (departments holding employees with nested addresses and skill lists).
-//! A second section times encoding side by side with serde_json and with
-//! the official `toon-format` encoder underneath.
+//! Two more sections time encoding (side by side with serde_json and with
+//! the official `toon-format` encoder underneath) and decoding (against
+//! serde_json).
 
 use std::time::Instant;
 
@@ -298,6 +299,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             stream_t * 1e6,
             toon_t / json_t,
             toon_t / official_t
+        );
+    }
+
+    println!();
+    println!("# Decoding time, TOON vs serde_json (same value, best of 5)");
+    println!();
+    println!("| dataset | serde_json::from_str | toondb_toon::decode_value | TOON / JSON |");
+    println!("|---|---:|---:|---:|");
+    for set in &sets {
+        let json = serde_json::to_string(&set.value)?;
+        let toon = toondb_toon::encode_value(&set.value, &EncodeOptions::new())?;
+        // Both decode to the same value.
+        let back = toondb_toon::decode_value(&toon, &Default::default())?;
+        assert!(!serde_json::to_string(&back)?.is_empty());
+        let reps = if json.len() < 10_000 { 2000 } else { 5 };
+        let best = |f: &dyn Fn() -> bool| {
+            (0..5)
+                .map(|_| {
+                    let start = Instant::now();
+                    for _ in 0..reps {
+                        std::hint::black_box(f());
+                    }
+                    start.elapsed().as_secs_f64() / reps as f64
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        let json_t = best(&|| serde_json::from_str::<Value>(&json).is_ok());
+        let toon_t = best(&|| toondb_toon::decode_value(&toon, &Default::default()).is_ok());
+        println!(
+            "| {} | {:.1} µs | {:.1} µs | {:.1}x |",
+            set.name,
+            json_t * 1e6,
+            toon_t * 1e6,
+            toon_t / json_t
         );
     }
     Ok(())

@@ -79,7 +79,20 @@ fn run_case(kind: &str, case: &Value) -> Result<(), String> {
         let result = toondb_toon::decode_value(input, &decode_options(&options));
         match (should_error, result) {
             (true, Ok(v)) => Err(format!("{name}: should fail, decoded {v}")),
-            (true, Err(_)) => Ok(()),
+            (true, Err(toondb_toon::Error::Syntax { line, column, .. })) => {
+                // The error points inside the input.
+                let lines: Vec<&str> = input.split('\n').collect();
+                let width = lines
+                    .get(line.wrapping_sub(1))
+                    .map(|l| l.chars().count() + 1);
+                match width {
+                    Some(w) if column >= 1 && column <= w => Ok(()),
+                    _ => Err(format!(
+                        "{name}: error position {line}:{column} outside {input:?}"
+                    )),
+                }
+            }
+            (true, Err(e)) => Err(format!("{name}: not a syntax error: {e}")),
             (false, Err(e)) => Err(format!("{name}: {e}\n  input: {input:?}")),
             (false, Ok(v)) => {
                 // Compare serializations so key order counts too.
