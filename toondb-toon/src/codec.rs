@@ -18,7 +18,9 @@
 //! Both are applied by [`decode_value`] as a repair loop: when the official
 //! decoder reports one of these errors in non-strict mode, the offending line
 //! is rewritten (the literal key quoted, or the line blanked) and the
-//! document is decoded again. Strict decoding is untouched.
+//! document is decoded again. Strict decoding is untouched. The rounds are
+//! bounded (about 64 MiB of re-decoded text in all, and at least 16 lines):
+//! past that, the first error left is returned.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -99,14 +101,18 @@ pub fn decode_value(text: &str, options: &DecodeOptions) -> Result<Value> {
         return Err(syntax_error(text, first, options));
     }
     // Non-strict repair loop (see the module docs). Each round rewrites one
-    // line that the official decoder rejected; a line is rewritten at most
-    // once, so the loop ends.
+    // line that the official decoder rejected and decodes again; a line is
+    // rewritten at most once, and the rounds are capped so that the work
+    // stays within about 64 MiB of re-decoded text (at least 16 rounds)
+    // whatever the input.
+    let budget = repair_budget(text.len());
     let mut lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
     let mut repaired = vec![false; lines.len()];
     let mut error = first;
+    let mut rounds = 0;
     while let Some(line_no) = repairable_line(&error) {
         let idx = line_no - 1;
-        if idx >= lines.len() || repaired[idx] {
+        if rounds == budget || idx >= lines.len() || repaired[idx] {
             break;
         }
         let Some(new_line) = repair_line(&lines[idx], idx == 0, &error) else {
@@ -114,12 +120,23 @@ pub fn decode_value(text: &str, options: &DecodeOptions) -> Result<Value> {
         };
         lines[idx] = new_line;
         repaired[idx] = true;
+        rounds += 1;
         match toon_format::decode::<Value>(&lines.join("\n"), &official) {
             Ok(v) => return Ok(v),
             Err(e) => error = e,
         }
     }
-    Err(syntax_error(&lines.join("\n"), error, options))
+    // Positions refer to the caller's text, not to the repaired one.
+    Err(syntax_error(text, error, options))
+}
+
+/// Re-decoded text one non-strict decode may spend on repairs (smaller in
+/// unit tests, to exercise the cap quickly).
+const REPAIR_BYTES: usize = if cfg!(test) { 1 << 20 } else { 64 << 20 };
+
+/// Most lines one non-strict decode of `len` bytes rewrites.
+fn repair_budget(len: usize) -> usize {
+    (REPAIR_BYTES / len.max(1)).max(16)
 }
 
 /// Header-grammar messages of the official decoder after which §6 lets a
@@ -424,6 +441,23 @@ mod tests {
             decode_value("\u{FEFF}k[x]: 1\r\nb: 2\r\n", &lenient()).unwrap(),
             json!({"k[x]": 1, "b": 2})
         );
+    }
+
+    #[test]
+    fn repair_rounds_are_bounded() {
+        let many = |n: usize| {
+            (0..n)
+                .map(|i| format!("k{i}[x]: {i}\n"))
+                .collect::<String>()
+        };
+        let ok = decode_value(&many(100), &lenient()).unwrap();
+        assert_eq!(ok["k99[x]"], json!(99));
+        // Past the budget: an error at the first line left unrepaired.
+        let text = many(600);
+        let budget = repair_budget(text.len());
+        assert!(budget < 600);
+        let err = decode_value(&text, &lenient()).unwrap_err();
+        assert_eq!(err.position().map(|p| p.0), Some(budget + 1), "{err}");
     }
 
     #[test]
