@@ -157,6 +157,39 @@ impl Error {
                 reason: format!("{context}: file {} is missing", path.display()),
                 source: Some(Box::new(err)),
             },
+            T::OpenReadError(tantivy::directory::error::OpenReadError::IoError {
+                ref io_error,
+                ref filepath,
+            }) if matches!(
+                io_error.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+            ) =>
+            {
+                Error::Corrupted {
+                    reason: format!(
+                        "{context}: file {} is damaged ({io_error})",
+                        filepath.display()
+                    ),
+                    source: Some(Box::new(err)),
+                }
+            }
+            T::OpenReadError(tantivy::directory::error::OpenReadError::IncompatibleIndex(_)) => {
+                Error::Corrupted {
+                    reason: format!("{context}: {err}"),
+                    source: Some(Box::new(err)),
+                }
+            }
+            T::IoError(ref io)
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+                ) =>
+            {
+                Error::Corrupted {
+                    reason: format!("{context}: {err}"),
+                    source: Some(Box::new(err)),
+                }
+            }
             other => Error::Engine {
                 context,
                 message: other.to_string(),

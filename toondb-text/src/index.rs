@@ -697,6 +697,9 @@ impl TextIndex {
     }
 
     fn committed_contains(&self, searcher: &Searcher, id: u64) -> Result<bool> {
+        if searcher.num_docs() == 0 {
+            return Ok(false); // the bulk-load case: skip the look-up
+        }
         let query = TermQuery::new(self.id_term(id), IndexRecordOption::Basic);
         let n = searcher
             .search(&query, &Count)

@@ -4,12 +4,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use tantivy::collector::{FilterCollector, TopDocs};
-use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery, TermSetQuery,
-};
+use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocAddress, Score, Searcher, Term};
+use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, TERMINATED, Term};
 
 use crate::error::{Error, Result};
 use crate::index::TextIndex;
@@ -18,10 +16,16 @@ use crate::schema::analyze_with;
 /// Most distinct terms a query may analyze to (summed over the searched fields).
 pub const MAX_QUERY_TERMS: usize = 1024;
 
-/// Allow-lists up to this size are intersected with the query inside the index (only allowed
-/// documents are scored); larger ones are checked per matching document against a hash set.
-/// Both are exact; the switch is only about speed.
-pub(crate) const ALLOW_LIST_INDEXED_MAX: usize = 4096;
+/// Allow-lists of at most this many ids always take the direct path (each allowed document is
+/// looked up and scored on its own); see [`use_direct_path`].
+const DIRECT_PATH_ALWAYS: usize = 256;
+
+/// Whether an allow-list of `n` ids over `live` documents is scored id by id (cost ~ n) rather
+/// than by running the query and checking each match against a hash set (cost ~ matches).
+/// Both are exact; the choice is only about speed.
+fn use_direct_path(n: usize, live: usize) -> bool {
+    n <= DIRECT_PATH_ALWAYS || n.saturating_mul(8) <= live
+}
 
 /// A search with every option; [`TextIndex::search`] and [`TextIndex::search_filtered`] are
 /// shorthands.
@@ -140,18 +144,8 @@ impl TextIndex {
                 if limit == 0 {
                     return Ok(Vec::new());
                 }
-                if ids.len() <= ALLOW_LIST_INDEXED_MAX {
-                    let id_field = inner.id_field();
-                    let allow =
-                        TermSetQuery::new(ids.iter().map(|&id| Term::from_field_u64(id_field, id)));
-                    let query = BooleanQuery::new(vec![
-                        (Occur::Must, text_query),
-                        (
-                            Occur::Must,
-                            Box::new(ConstScoreQuery::new(Box::new(allow), 0.0)),
-                        ),
-                    ]);
-                    searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())
+                if use_direct_path(ids.len(), live) {
+                    score_allowed(&searcher, text_query.as_ref(), inner.id_field(), ids, limit)
                 } else {
                     let set: Arc<HashSet<u64>> = Arc::new(ids.iter().copied().collect());
                     let collector = FilterCollector::new(
@@ -166,6 +160,62 @@ impl TextIndex {
         .map_err(|e| Error::engine("searching", e))?;
         to_ids(&searcher, inner.id_field_name(), top)
     }
+}
+
+/// The direct allow-list path: find each allowed id's live document in each segment, then
+/// seek the query's scorer to it. Exact BM25 scores (the same statistics as a full search).
+fn score_allowed(
+    searcher: &Searcher,
+    query: &dyn Query,
+    id_field: Field,
+    ids: &[u64],
+    limit: usize,
+) -> tantivy::Result<Vec<(Score, DocAddress)>> {
+    let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let mut unique: Vec<u64> = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let terms: Vec<Term> = unique
+        .iter()
+        .map(|&id| Term::from_field_u64(id_field, id))
+        .collect();
+    let mut hits: Vec<(Score, DocAddress)> = Vec::new();
+    let mut docs: Vec<DocId> = Vec::new();
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let ids_index = segment.inverted_index(id_field)?;
+        docs.clear();
+        for term in &terms {
+            if let Some(mut postings) = ids_index.read_postings(term, IndexRecordOption::Basic)? {
+                let mut doc = postings.doc();
+                while doc != TERMINATED {
+                    if !segment.is_deleted(doc) {
+                        docs.push(doc);
+                    }
+                    doc = postings.advance();
+                }
+            }
+        }
+        if docs.is_empty() {
+            continue;
+        }
+        docs.sort_unstable();
+        let mut scorer = weight.scorer(segment, 1.0)?;
+        for &doc in &docs {
+            let mut current = scorer.doc();
+            if current < doc {
+                current = scorer.seek(doc);
+            }
+            if current == TERMINATED {
+                break;
+            }
+            if current == doc {
+                hits.push((scorer.score(), DocAddress::new(ord as u32, doc)));
+            }
+        }
+    }
+    hits.sort_by(|a, b| b.0.total_cmp(&a.0));
+    hits.truncate(limit);
+    Ok(hits)
 }
 
 /// One `Should` clause per distinct (field, term); a term repeated n times in the query gets
