@@ -554,11 +554,16 @@ impl TextIndex {
     /// sequence number. Costs one segment flush and fsync (see the type's docs); returns after
     /// the reader has been reloaded, so searches from here on see the writes.
     ///
+    /// Committing again with nothing staged and the same `seq` is free (no fsync).
+    ///
     /// If the commit fails, the staged writes are discarded (the index stays at its previous
     /// commit) and the error is returned: re-apply from [`last_applied_seq`](Self::last_applied_seq).
     pub fn commit(&self, seq: u64) -> Result<()> {
         let mut w = self.inner.writer.lock();
         let last = *self.inner.last_seq.read();
+        if w.pending == 0 && !w.cleared && !w.reader_stale && last == Some(seq) {
+            return Ok(()); // nothing new: skip the fsync
+        }
         if let Some(last) = last
             && !w.cleared
             && seq < last

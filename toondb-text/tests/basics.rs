@@ -489,3 +489,23 @@ fn handles_are_cheap_clones_of_one_index() {
     assert_send_sync::<TextIndex>();
     let _ = format!("{a:?}");
 }
+
+#[test]
+fn an_empty_commit_with_the_same_seq_is_free_but_a_new_seq_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = TextIndex::builder()
+        .writer_threads(1)
+        .create(
+            dir.path(),
+            TextSchema::single("body", Analyzer::Plain).unwrap(),
+        )
+        .unwrap();
+    index.add(doc(1, "x")).unwrap();
+    index.commit(4).unwrap();
+    index.commit(4).unwrap();
+    index.commit(5).unwrap(); // nothing staged, but the new seq is recorded durably
+    drop(index);
+    let index = TextIndex::open(dir.path()).unwrap();
+    assert_eq!(index.last_applied_seq(), Some(5));
+    assert_eq!(index.len(), 1);
+}
