@@ -1,6 +1,8 @@
 //! Helpers shared by the façade's integration tests.
 #![allow(dead_code)]
 
+pub mod wiki_ir;
+
 use std::process::{Child, Command, Stdio};
 
 /// Re-runs this test binary as a child executing only test `name`, with
