@@ -105,10 +105,10 @@ impl TextIndex {
         self.search_request(&SearchRequest::new(text, k).allow(allowed))
     }
 
-    /// Whether `text` holds no searchable term (so any search for it returns nothing).
+    /// Whether `text` holds no searchable term for any indexed field (empty, blank, only
+    /// punctuation, or only words longer than 40 bytes): a search for it returns nothing. A
+    /// caller that wants "empty query" to be an error checks this first.
     pub fn is_blank_query(&self, text: &str) -> bool {
-        // All analyzers share the tokenizer, and no filter drops every token of a token run
-        // except the long-token filter, which the fields apply alike.
         self.inner()
             .search_fields(&[])
             .map(|fields| {
