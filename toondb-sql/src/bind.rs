@@ -85,7 +85,6 @@ struct ScopeCol {
 #[derive(Default)]
 struct Level {
     cols: Vec<ScopeCol>,
-    correlated: bool,
     aliases: Vec<(String, ast::Expr)>,
 }
 
@@ -93,6 +92,8 @@ struct Level {
 pub(crate) struct Binder<'a> {
     catalog: &'a Catalog,
     levels: Vec<Level>,
+    /// Level index of every outer reference made so far (for correlation detection).
+    ref_levels: Vec<usize>,
     next_sub: usize,
     next_param: usize,
     /// Number of parameters the statement needs.
@@ -231,6 +232,7 @@ impl<'a> Binder<'a> {
         Binder {
             catalog,
             levels: Vec::new(),
+            ref_levels: Vec::new(),
             next_sub: 0,
             next_param: 0,
             param_count: 0,
@@ -779,28 +781,13 @@ impl<'a> Binder<'a> {
         Ok(out)
     }
 
-    /// Binds an expression that may not reference the current row (LIMIT, VALUES).
+    /// Binds an expression that may not reference the current row (LIMIT, VALUES): an
+    /// empty level stands for the row, so enclosing queries are reached as outer references.
     fn bind_expr_no_scope(&mut self, e: &ast::Expr) -> Result<Expr> {
         self.levels.push(Level::default());
         let r = self.bind_expr(e, false);
-        let lvl = self.levels.pop();
-        if let Some(l) = lvl
-            && l.correlated
-            && let Some(top) = self.levels.last_mut()
-        {
-            top.correlated = true;
-        }
-        // Outer references were computed with the extra level in place: shift them back.
-        r.map(|x| {
-            x.map(&mut |n| match n {
-                Expr::Outer { depth: 1, index } => Expr::Column(index),
-                Expr::Outer { depth, index } => Expr::Outer {
-                    depth: depth - 1,
-                    index,
-                },
-                o => o,
-            })
-        })
+        self.levels.pop();
+        r
     }
 
     fn bind_set_expr(&mut self, body: &ast::SetExpr) -> Result<SelectOut> {
@@ -909,16 +896,9 @@ impl<'a> Binder<'a> {
                 if *lateral {
                     return Err(Error::unsupported("LATERAL"));
                 }
-                // A derived table cannot see the current FROM; bind it in a fresh level.
-                self.levels.push(Level::default());
-                let r = self.bind_query(subquery);
-                let lvl = self.levels.pop();
-                if lvl.is_some_and(|l| l.correlated)
-                    && let Some(top) = self.levels.last_mut()
-                {
-                    top.correlated = true;
-                }
-                let out = r?;
+                // The current SELECT's level is not pushed yet: the derived table sees only
+                // enclosing queries.
+                let out = self.bind_query(subquery)?;
                 let a = alias
                     .as_ref()
                     .map(|a| a.name.value.clone())
@@ -1023,7 +1003,6 @@ impl<'a> Binder<'a> {
             .collect();
         self.levels.push(Level {
             cols: scope,
-            correlated: false,
             aliases,
         });
         let r = self.bind_select_body(s, order, items, pending_on, width);
@@ -1108,40 +1087,13 @@ impl<'a> Binder<'a> {
                 }
             }
         }
-        // Build the join tree left-deep.
-        let mut plan: Option<Plan> = None;
-        for it in items {
-            let item_plan = push_filters(it.plan, it.pushed);
-            plan = Some(match plan {
-                None => {
-                    if it.step_conds.is_empty() {
-                        item_plan
-                    } else {
-                        filter(item_plan, it.step_conds)
-                    }
-                }
-                Some(left) => {
-                    let (lo, hi) = (it.offset, it.offset + it.width);
-                    let mut keys = Vec::new();
-                    let mut rest = Vec::new();
-                    for c in it.step_conds {
-                        match split_equi(c, lo, hi) {
-                            Ok(k) => keys.push(k),
-                            Err(c) => rest.push(c),
-                        }
-                    }
-                    Plan::Join {
-                        left: Box::new(left),
-                        right: Box::new(item_plan),
-                        kind: it.kind,
-                        keys,
-                        on: and_all(rest),
-                        right_width: it.width,
-                    }
-                }
-            });
+        let all_inner = items.len() > 1 && items.iter().all(|it| it.kind == JoinKind::Inner);
+        let mut plan = if all_inner {
+            Some(greedy_inner_joins(items, width))
+        } else {
+            build_in_order(items)
         }
-        let mut plan = plan.unwrap_or(Plan::Values {
+        .unwrap_or(Plan::Values {
             rows: vec![Vec::new()],
         });
         if let Some(f) = and_all(top_filter) {
@@ -1150,7 +1102,16 @@ impl<'a> Binder<'a> {
                 pred: f,
             };
         }
+        self.finish_select(s, order, plan, width)
+    }
 
+    fn finish_select(
+        &mut self,
+        s: &ast::Select,
+        order: &[ast::OrderByExpr],
+        mut plan: Plan,
+        width: usize,
+    ) -> Result<SelectOut> {
         // Projection list (bound in the input scope; aggregates allowed).
         let mut exprs: Vec<Expr> = Vec::new();
         let mut names: Vec<String> = Vec::new();
@@ -1419,9 +1380,7 @@ impl<'a> Binder<'a> {
                     if k + 1 == n {
                         return Ok(Some(Expr::Column(idx)));
                     }
-                    for l in &mut self.levels[k + 1..] {
-                        l.correlated = true;
-                    }
+                    self.ref_levels.push(k);
                     return Ok(Some(Expr::Outer {
                         depth: n - 1 - k,
                         index: idx,
@@ -1480,16 +1439,12 @@ impl<'a> Binder<'a> {
     }
 
     fn bind_subquery_inner(&mut self, q: &ast::Query) -> Result<(Plan, bool, usize, Affinity)> {
-        // bind_query pushes the select's own level; record correlation on that level by
-        // checking whether the enclosing levels were marked during binding.
-        let before = self.levels.len();
-        let mark = self.levels.last().map(|l| l.correlated);
-        self.levels.push(Level::default());
-        let r = self.bind_query(q);
-        let lvl = self.levels.pop();
-        let _ = (before, mark);
-        let out = r?;
-        let correlated = lvl.is_some_and(|l| l.correlated);
+        // The subquery's own SELECT level will sit at index `base`; it is correlated when
+        // anything inside refers to a level below that.
+        let base = self.levels.len();
+        let mark = self.ref_levels.len();
+        let out = self.bind_query(q)?;
+        let correlated = self.ref_levels[mark..].iter().any(|&k| k < base);
         Ok((
             out.plan,
             correlated,
@@ -1935,7 +1890,7 @@ impl<'a> Binder<'a> {
             }
             let func = agg_name(&name).ok_or_else(wrong)?;
             if star {
-                if func != AggFunc::Count || !args.is_empty() {
+                if func != AggFunc::Count || !args.is_empty() || distinct {
                     return Err(wrong());
                 }
                 return Ok(Expr::Agg(Box::new(AggCall {
@@ -1985,6 +1940,163 @@ impl<'a> Binder<'a> {
             .map(|a| self.bind_expr(a, agg_ok))
             .collect::<Result<Vec<_>>>()?;
         Ok(Expr::Func(func, args))
+    }
+}
+
+/// Joins FROM items left-deep in the order written (used when LEFT joins are present).
+fn build_in_order(items: Vec<FromItem>) -> Option<Plan> {
+    let mut plan: Option<Plan> = None;
+    for it in items {
+        let item_plan = push_filters(it.plan, it.pushed);
+        plan = Some(match plan {
+            None => filter(item_plan, it.step_conds),
+            Some(left) => {
+                let (lo, hi) = (it.offset, it.offset + it.width);
+                let mut keys = Vec::new();
+                let mut rest = Vec::new();
+                for c in it.step_conds {
+                    match split_equi(c, lo, hi) {
+                        Ok(k) => keys.push(k),
+                        Err(c) => rest.push(c),
+                    }
+                }
+                Plan::Join {
+                    left: Box::new(left),
+                    right: Box::new(item_plan),
+                    kind: it.kind,
+                    keys,
+                    on: and_all(rest),
+                    right_width: it.width,
+                }
+            }
+        });
+    }
+    plan
+}
+
+/// Orders inner joins greedily: start with the most selective table (a key lookup, then any
+/// filter), then repeatedly join a table connected to the joined set by an equality, so hash
+/// joins replace cross products. A final projection restores the FROM column layout.
+fn greedy_inner_joins(items: Vec<FromItem>, width: usize) -> Plan {
+    struct Ready {
+        plan: Plan,
+        offset: usize,
+        width: usize,
+        score: u8,
+    }
+    let mut conds: Vec<(Expr, Vec<usize>)> = Vec::new();
+    let mut ready: Vec<Option<Ready>> = Vec::new();
+    let spans: Vec<(usize, usize)> = items.iter().map(|it| (it.offset, it.width)).collect();
+    let item_of = |col: usize| {
+        spans
+            .iter()
+            .position(|(o, w)| col >= *o && col < o + w)
+            .unwrap_or(0)
+    };
+    for it in items {
+        for c in it.step_conds {
+            let mut cols = Vec::new();
+            c.columns(&mut cols);
+            let mut t: Vec<usize> = cols.iter().map(|&x| item_of(x)).collect();
+            t.sort_unstable();
+            t.dedup();
+            conds.push((c, t));
+        }
+        let plan = push_filters(it.plan, it.pushed);
+        let score = match &plan {
+            Plan::Scan {
+                access: Access::Range { .. } | Access::InList { .. },
+                ..
+            } => 2,
+            Plan::Scan {
+                filter: Some(_), ..
+            }
+            | Plan::Filter { .. } => 1,
+            _ => 0,
+        };
+        ready.push(Some(Ready {
+            plan,
+            offset: it.offset,
+            width: it.width,
+            score,
+        }));
+    }
+    let n = ready.len();
+    let mut joined: Vec<usize> = Vec::new();
+    let mut pos = vec![0usize; width];
+    let mut cur = 0usize;
+    let mut plan: Option<Plan> = None;
+    while joined.len() < n {
+        let connected = |i: usize| {
+            conds.iter().any(|(c, t)| {
+                t.contains(&i)
+                    && t.iter().all(|x| *x == i || joined.contains(x))
+                    && matches!(c, Expr::Binary { op: BinOp::Eq, .. })
+            })
+        };
+        let mut best: Option<(usize, (bool, u8))> = None;
+        for (i, r) in ready.iter().enumerate() {
+            let Some(r) = r else { continue };
+            let key = (!joined.is_empty() && connected(i), r.score);
+            if best.as_ref().is_none_or(|(_, k)| key > *k) {
+                best = Some((i, key));
+            }
+        }
+        let Some((i, _)) = best else { break };
+        let Some(r) = ready[i].take() else { break };
+        for k in 0..r.width {
+            if let Some(p) = pos.get_mut(r.offset + k) {
+                *p = cur + k;
+            }
+        }
+        let (lo, hi) = (cur, cur + r.width);
+        cur = hi;
+        joined.push(i);
+        let mut now = Vec::new();
+        let mut k = 0;
+        while k < conds.len() {
+            if conds[k].1.iter().all(|x| joined.contains(x)) {
+                let (c, _) = conds.swap_remove(k);
+                now.push(c.map(&mut |e| match e {
+                    Expr::Column(c) => Expr::Column(pos.get(c).copied().unwrap_or(c)),
+                    o => o,
+                }));
+            } else {
+                k += 1;
+            }
+        }
+        plan = Some(match plan {
+            None => filter(r.plan, now),
+            Some(left) => {
+                let mut keys = Vec::new();
+                let mut rest = Vec::new();
+                for c in now {
+                    match split_equi(c, lo, hi) {
+                        Ok(k) => keys.push(k),
+                        Err(c) => rest.push(c),
+                    }
+                }
+                Plan::Join {
+                    left: Box::new(left),
+                    right: Box::new(r.plan),
+                    kind: JoinKind::Inner,
+                    keys,
+                    on: and_all(rest),
+                    right_width: r.width,
+                }
+            }
+        });
+    }
+    let plan = plan.unwrap_or(Plan::Values {
+        rows: vec![Vec::new()],
+    });
+    if pos.iter().enumerate().all(|(i, p)| i == *p) {
+        plan
+    } else {
+        Plan::Project {
+            input: Box::new(plan),
+            exprs: pos.into_iter().map(Expr::Column).collect(),
+        }
     }
 }
 

@@ -549,6 +549,9 @@ pub(crate) fn eval(e: &Expr, row: &[Value], ctx: &mut Ctx<'_>) -> Result<Value> 
             negated,
             aff,
         } => {
+            if list.is_empty() {
+                return Ok(b(*negated));
+            }
             let x = eval(expr, row, ctx)?;
             if x.is_null() {
                 return Ok(Value::Null);

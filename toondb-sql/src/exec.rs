@@ -260,11 +260,11 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
             Ok(true)
         }
         Plan::Filter { input, pred } => run(input, ctx, &mut |ctx, row| {
-            if truthy(&eval(pred, &row, ctx)?) == Some(true) {
-                sink(ctx, row)
-            } else {
-                Ok(true)
-            }
+            // Subqueries in the predicate run scans of their own: keep this row's key.
+            let key = std::mem::take(&mut ctx.current_key);
+            let keep = truthy(&eval(pred, &row, ctx)?) == Some(true);
+            ctx.current_key = key;
+            if keep { sink(ctx, row) } else { Ok(true) }
         }),
         Plan::Project { input, exprs } => run(input, ctx, &mut |ctx, row| {
             let out = exprs

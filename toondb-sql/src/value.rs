@@ -85,12 +85,10 @@ impl Value {
         }
     }
 
-    /// Builds a real, mapping NaN to NULL and -0.0 to 0.0.
+    /// Builds a real, mapping NaN to NULL (as SQLite does).
     pub(crate) fn real(r: f64) -> Value {
         if r.is_nan() {
             Value::Null
-        } else if r == 0.0 {
-            Value::Real(0.0)
         } else {
             Value::Real(r)
         }
