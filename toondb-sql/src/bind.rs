@@ -554,9 +554,16 @@ impl<'a> Binder<'a> {
             }
             t
         };
-        let source = match &ins.source {
-            Some(q) => q,
-            None => return Err(Error::unsupported("INSERT without VALUES or SELECT")),
+        let Some(source) = &ins.source else {
+            // INSERT ... DEFAULT VALUES: one row of defaults.
+            return Ok(Stmt::Insert {
+                table,
+                targets: Vec::new(),
+                source: Plan::Values {
+                    rows: vec![Vec::new()],
+                },
+                conflict,
+            });
         };
         let out = self.bind_query(source)?;
         if out.names.len() != targets.len() {
