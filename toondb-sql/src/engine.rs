@@ -23,7 +23,42 @@ const META_VERSION: &[u8] = &[0x01, b'v'];
 const META_CATALOG: &[u8] = &[0x01, b'c'];
 const STMT_CACHE_CAP: usize = 512;
 const CATALOG_CACHE_CAP: usize = 16;
-const AUTOCOMMIT_ATTEMPTS: usize = 5;
+const AUTOCOMMIT_ATTEMPTS: u32 = 40;
+/// SQL texts longer than this are parsed, planned and run on a helper thread with a large
+/// stack: sqlparser builds (and drops) expression trees recursively, and a long operator
+/// chain such as `1 + 1 + ... + 1` nests as deep as it is long.
+const BIG_SQL: usize = 8 * 1024;
+const BIG_STACK: usize = 512 * 1024 * 1024;
+
+/// Runs `f` on a scoped thread with a large stack when `sql` is long, inline otherwise.
+fn with_stack_for<T: Send>(sql: &str, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    if sql.len() <= BIG_SQL {
+        return f();
+    }
+    std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .stack_size(BIG_STACK)
+            .spawn_scoped(s, f)
+        {
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(Error::invalid("statement processing thread failed"))),
+            Err(e) => Err(Error::invalid(format!(
+                "cannot start a thread for a large statement: {e}"
+            ))),
+        }
+    })
+}
+
+fn backoff(attempt: u32) {
+    // Exponential backoff with jitter, capped at ~8 ms.
+    let base = 50u64 << attempt.min(7);
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::from(d.subsec_nanos()) % base.max(1))
+        .unwrap_or(0);
+    std::thread::sleep(std::time::Duration::from_micros(base + jitter));
+}
 
 /// A bound statement, the catalog version it was bound against, and its parameter count.
 type CachedPlan = (Vec<u8>, Arc<Stmt>, usize);
@@ -124,38 +159,49 @@ impl SqlEngine {
 
     /// Like [`SqlEngine::execute`], binding `?`, `?N` and `$N` placeholders to `params`.
     pub fn execute_with_params(&self, sql: &str, params: &[Value]) -> Result<SqlResult> {
+        with_stack_for(sql, || self.autocommit(sql, params))
+    }
+
+    fn autocommit(&self, sql: &str, params: &[Value]) -> Result<SqlResult> {
         let prepared = self.prepare(sql)?;
         if prepared.ast.iter().any(is_txn_control) {
             return Err(Error::Transaction {
                 message: "BEGIN/COMMIT/ROLLBACK need a session (SqlEngine::session)".into(),
             });
         }
-        let mut last_err = None;
-        for _ in 0..AUTOCOMMIT_ATTEMPTS {
+        let mut attempt = 0;
+        loop {
             let mut txn = self.inner.db.begin_transaction()?;
-            match self.run_prepared(&mut txn, &prepared, params) {
+            let err = match self.run_prepared(&mut txn, &prepared, params) {
                 Ok(r) => match txn.commit() {
                     Ok(_) => return Ok(r),
-                    Err(e) if e.is_retryable() => last_err = Some(Error::from(e)),
-                    Err(e) => return Err(e.into()),
+                    Err(e) => Error::from(e),
                 },
                 Err(e) => {
                     txn.abort();
-                    if !e.is_retryable() {
-                        return Err(e);
-                    }
-                    last_err = Some(e);
+                    e
                 }
+            };
+            attempt += 1;
+            if !err.is_retryable() || attempt >= AUTOCOMMIT_ATTEMPTS {
+                return Err(err);
             }
+            backoff(attempt);
         }
-        Err(last_err.unwrap_or_else(|| Error::Transaction {
-            message: "autocommit failed".into(),
-        }))
     }
 
     /// Runs `sql` inside a storage transaction (next to KV writes); nothing is committed.
     /// Each statement is atomic: a failing statement leaves the transaction as it was.
     pub fn execute_in(
+        &self,
+        txn: &mut Transaction,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<SqlResult> {
+        with_stack_for(sql, || self.execute_in_inner(txn, sql, params))
+    }
+
+    fn execute_in_inner(
         &self,
         txn: &mut Transaction,
         sql: &str,
@@ -188,6 +234,10 @@ impl SqlEngine {
             ast,
             plan: Mutex::new(None),
         });
+        if sql.len() > BIG_SQL {
+            // Not cached: its syntax tree must be dropped on the large-stack thread.
+            return Ok(p);
+        }
         let mut cache = lock(&self.inner.stmts);
         if cache.len() >= STMT_CACHE_CAP {
             cache.clear();
@@ -586,11 +636,15 @@ impl Session {
 
     /// Runs `sql` with bound parameters.
     pub fn execute_with_params(&mut self, sql: &str, params: &[Value]) -> Result<SqlResult> {
+        with_stack_for(sql, || self.execute_inner(sql, params))
+    }
+
+    fn execute_inner(&mut self, sql: &str, params: &[Value]) -> Result<SqlResult> {
         let prepared = self.engine.prepare(sql)?;
         if prepared.ast.len() == 1 && !is_txn_control(&prepared.ast[0]) {
             return match &mut self.txn {
                 Some(txn) => self.engine.run_prepared(txn, &prepared, params),
-                None => self.engine.execute_with_params(sql, params),
+                None => self.engine.autocommit(sql, params),
             };
         }
         let mut last = SqlResult::default();
@@ -632,8 +686,8 @@ impl Session {
                 other => {
                     let text = other.to_string();
                     match &mut self.txn {
-                        Some(txn) => self.engine.execute_in(txn, &text, params)?,
-                        None => self.engine.execute_with_params(&text, params)?,
+                        Some(txn) => self.engine.execute_in_inner(txn, &text, params)?,
+                        None => self.engine.autocommit(&text, params)?,
                     }
                 }
             };

@@ -1,0 +1,486 @@
+//! The public API: results, errors and codes, transactions with KV writes, sessions,
+//! concurrency, persistence, parameters and the statement cache, and hostile input.
+
+use std::sync::Arc;
+
+use rand::{Rng, SeedableRng};
+use toondb_sql::arrow::datatypes::DataType;
+use toondb_sql::{Error, ErrorCode, SqlEngine, Value};
+
+fn open() -> (tempfile::TempDir, toondb_storage::Database, SqlEngine) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = toondb_storage::Database::builder()
+        .sync_mode(toondb_storage::SyncMode::Off)
+        .open(dir.path())
+        .expect("open");
+    let sql = SqlEngine::new(&db).expect("engine");
+    (dir, db, sql)
+}
+
+fn setup(sql: &SqlEngine) {
+    sql.execute(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL, active BOOLEAN, avatar BLOB);
+         INSERT INTO users VALUES (1, 'ann', 9.5, TRUE, x'0102'), (2, 'bob', NULL, FALSE, NULL), (3, 'cy', 7.0, TRUE, NULL)",
+    )
+    .expect("setup");
+}
+
+#[test]
+fn results_by_name_position_json_table_and_arrow() {
+    let (_d, _db, sql) = open();
+    setup(&sql);
+    let r = sql
+        .execute("SELECT id, name AS who, score, active, avatar FROM users ORDER BY id")
+        .unwrap();
+    assert_eq!(r.columns, vec!["id", "who", "score", "active", "avatar"]);
+    assert_eq!(r.len(), 3);
+    assert_eq!(r.rows[0].get_by_name("WHO"), Some(&Value::from("ann")));
+    assert_eq!(r.rows[1].get(2), Some(&Value::Null));
+    assert_eq!(r.rows[0].get(9), None);
+    let names: Vec<&Value> = r.iter().map(|row| row.get(1).unwrap()).collect();
+    assert_eq!(
+        names,
+        vec![&Value::from("ann"), &Value::from("bob"), &Value::from("cy")]
+    );
+    let json = r.to_json();
+    assert_eq!(json["columns"][1], "who");
+    assert_eq!(json["rows"][0][0], 1);
+    assert_eq!(json["rows"][0][4], "0102");
+    assert_eq!(r.rows_json()[1]["score"], serde_json::Value::Null);
+    let table = r.to_table_string();
+    assert!(
+        table.lines().next().unwrap().starts_with("id | who"),
+        "{table}"
+    );
+    assert!(table.contains("(3 rows)"), "{table}");
+    assert_eq!(format!("{r}"), table);
+
+    let batch = r.to_record_batch().unwrap();
+    assert_eq!(batch.num_rows(), 3);
+    let schema = batch.schema();
+    let types: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
+    assert_eq!(
+        types,
+        vec![
+            &DataType::Int64,
+            &DataType::Utf8,
+            &DataType::Float64,
+            &DataType::Boolean,
+            &DataType::Binary
+        ]
+    );
+    assert_eq!(batch.column(2).null_count(), 1);
+
+    let dml = sql
+        .execute("UPDATE users SET score = 0 WHERE score IS NULL")
+        .unwrap();
+    assert_eq!(dml.rows_affected, 1);
+    assert!(dml.columns.is_empty());
+    assert_eq!(
+        sql.execute("SELECT count(*) FROM users").unwrap().scalar(),
+        Some(&Value::Integer(3))
+    );
+}
+
+#[test]
+fn errors_are_typed_with_codes_and_positions() {
+    let (_d, _db, sql) = open();
+    setup(&sql);
+    let code = |s: &str| sql.execute(s).unwrap_err().code();
+
+    match sql.execute("SELECT *\nFORM users").unwrap_err() {
+        Error::Syntax {
+            location: Some(l), ..
+        } => assert_eq!((l.line, l.column), (2, 1)),
+        e => panic!("expected a syntax error with a location, got {e:?}"),
+    }
+    match sql.execute("SELECT id,\n  nme FROM users").unwrap_err() {
+        Error::UnknownColumn {
+            column,
+            location: Some(l),
+            ..
+        } => {
+            assert_eq!(column, "nme");
+            assert_eq!((l.line, l.column), (2, 3));
+        }
+        e => panic!("{e:?}"),
+    }
+    match sql.execute("SELECT * FROM nosuch").unwrap_err() {
+        Error::UnknownTable { table, .. } => assert_eq!(table, "nosuch"),
+        e => panic!("{e:?}"),
+    }
+    match sql.execute("SELECT id FROM users a, users b").unwrap_err() {
+        Error::AmbiguousColumn { column, tables, .. } => {
+            assert_eq!(column, "id");
+            assert_eq!(tables, vec!["a", "b"]);
+        }
+        e => panic!("{e:?}"),
+    }
+    match sql
+        .execute("INSERT INTO users (id) VALUES (9)")
+        .unwrap_err()
+    {
+        Error::NotNullViolation { table, column } => {
+            assert_eq!((table.as_str(), column.as_str()), ("users", "name"))
+        }
+        e => panic!("{e:?}"),
+    }
+    match sql
+        .execute("INSERT INTO users (id, name) VALUES (1, 'dup')")
+        .unwrap_err()
+    {
+        Error::UniqueViolation {
+            table,
+            columns,
+            primary_key,
+        } => {
+            assert_eq!(table, "users");
+            assert_eq!(columns, vec!["id"]);
+            assert!(primary_key);
+        }
+        e => panic!("{e:?}"),
+    }
+    match sql
+        .execute("INSERT INTO users (id, name) VALUES ('x', 'y')")
+        .unwrap_err()
+    {
+        Error::TypeMismatch { table, column, .. } => {
+            assert_eq!(table.as_deref(), Some("users"));
+            assert_eq!(column.as_deref(), Some("id"));
+        }
+        e => panic!("{e:?}"),
+    }
+    match sql
+        .execute("SELECT row_number() OVER () FROM users")
+        .unwrap_err()
+    {
+        Error::Unsupported { feature } => assert!(feature.contains("window"), "{feature}"),
+        e => panic!("{e:?}"),
+    }
+    assert_eq!(
+        code("CREATE TABLE users (x INTEGER)"),
+        ErrorCode::AlreadyExists
+    );
+    assert_eq!(
+        code("SELECT count(*) FROM users WHERE count(*) > 1"),
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(code("SELECT abs(1, 2)"), ErrorCode::InvalidArgument);
+    assert_eq!(code("SELECT nosuchfn(1)"), ErrorCode::Unsupported);
+    assert_eq!(code("BEGIN"), ErrorCode::Transaction);
+    assert_eq!(
+        sql.execute_with_params("SELECT ?", &[]).unwrap_err().code(),
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(
+        sql.execute_with_params("SELECT 1", &[Value::Integer(1)])
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidArgument
+    );
+    // Messages name the object.
+    let msg = sql
+        .execute("INSERT INTO users (id, name) VALUES (2, 'x')")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(msg, "PRIMARY KEY constraint failed: users.id");
+    // Nothing above changed the data.
+    assert_eq!(
+        sql.execute("SELECT count(*) FROM users").unwrap().scalar(),
+        Some(&Value::Integer(3))
+    );
+}
+
+#[test]
+fn parameters_and_statement_cache() {
+    let (_d, _db, sql) = open();
+    sql.execute("CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT)")
+        .unwrap();
+    for i in 0..50 {
+        sql.execute_with_params(
+            "INSERT INTO kv VALUES (?, ?)",
+            &[Value::Integer(i), Value::Text(format!("v{i}"))],
+        )
+        .unwrap();
+    }
+    let r = sql
+        .execute_with_params(
+            "SELECT v FROM kv WHERE k = $2 OR k = $1 ORDER BY k",
+            &[7.into(), 3.into()],
+        )
+        .unwrap();
+    assert_eq!(r.rows.len(), 2);
+    assert_eq!(r.rows[0].get(0), Some(&Value::from("v3")));
+    let r = sql
+        .execute_with_params(
+            "SELECT count(*) FROM kv WHERE k BETWEEN ?1 AND ?2",
+            &[10.into(), 19.into()],
+        )
+        .unwrap();
+    assert_eq!(r.scalar(), Some(&Value::Integer(10)));
+    // The cached plan of `SELECT *` must follow schema changes.
+    let before = sql.execute("SELECT * FROM kv WHERE k = 1").unwrap();
+    assert_eq!(before.columns.len(), 2);
+    sql.execute("ALTER TABLE kv ADD COLUMN extra INTEGER DEFAULT 5")
+        .unwrap();
+    let after = sql.execute("SELECT * FROM kv WHERE k = 1").unwrap();
+    assert_eq!(after.columns, vec!["k", "v", "extra"]);
+    assert_eq!(after.rows[0].get(2), Some(&Value::Integer(5)));
+}
+
+#[test]
+fn sql_and_kv_writes_share_a_storage_transaction() {
+    let (_d, db, sql) = open();
+    sql.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)")
+        .unwrap();
+    let kv = db.kv_keyspace();
+
+    // Aborted: neither the row nor the KV pair exist.
+    let mut txn = db.begin_transaction().unwrap();
+    sql.execute_in(&mut txn, "INSERT INTO t VALUES (1, 10)", &[])
+        .unwrap();
+    txn.put(&kv, b"k", b"v").unwrap();
+    assert_eq!(
+        sql.execute_in(&mut txn, "SELECT count(*) FROM t", &[])
+            .unwrap()
+            .scalar(),
+        Some(&Value::Integer(1))
+    );
+    txn.abort();
+    assert_eq!(
+        sql.execute("SELECT count(*) FROM t").unwrap().scalar(),
+        Some(&Value::Integer(0))
+    );
+    assert_eq!(db.get(b"k").unwrap(), None);
+
+    // Committed: both.
+    let mut txn = db.begin_transaction().unwrap();
+    sql.execute_in(
+        &mut txn,
+        "INSERT INTO t VALUES (?, ?)",
+        &[1.into(), 10.into()],
+    )
+    .unwrap();
+    txn.put(&kv, b"k", b"v").unwrap();
+    // A failing statement inside the transaction changes nothing of it.
+    assert!(
+        sql.execute_in(&mut txn, "INSERT INTO t VALUES (2, 20), (1, 11)", &[])
+            .is_err()
+    );
+    txn.commit().unwrap();
+    assert_eq!(sql.execute("SELECT * FROM t").unwrap().rows.len(), 1);
+    assert_eq!(db.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+
+    // Two transactions updating the same row: the second committer gets a retryable conflict.
+    let mut a = db.begin_transaction().unwrap();
+    let mut b = db.begin_transaction().unwrap();
+    sql.execute_in(&mut a, "UPDATE t SET v = v + 1 WHERE id = 1", &[])
+        .unwrap();
+    sql.execute_in(&mut b, "UPDATE t SET v = v + 100 WHERE id = 1", &[])
+        .unwrap();
+    a.commit().unwrap();
+    let err = Error::from(b.commit().unwrap_err());
+    assert!(err.is_retryable());
+    assert_eq!(err.code(), ErrorCode::Conflict);
+    assert_eq!(
+        sql.execute("SELECT v FROM t").unwrap().scalar(),
+        Some(&Value::Integer(11))
+    );
+}
+
+#[test]
+fn concurrent_autocommit_writers_and_readers() {
+    let (_d, _db, sql) = open();
+    sql.execute("CREATE TABLE c (id INTEGER PRIMARY KEY, thread INTEGER, n INTEGER)")
+        .unwrap();
+    let sql = Arc::new(sql);
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let sql = sql.clone();
+            std::thread::spawn(move || {
+                for i in 0..100 {
+                    sql.execute_with_params(
+                        "INSERT INTO c (thread, n) VALUES (?, ?)",
+                        &[t.into(), i.into()],
+                    )
+                    .expect("insert (autocommit retries conflicts)");
+                    if i % 10 == 0 {
+                        let r = sql.execute("SELECT count(*) FROM c").expect("read");
+                        assert!(r.scalar().and_then(Value::as_i64).unwrap_or(0) >= 1);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread");
+    }
+    let r = sql
+        .execute(
+            "SELECT thread, count(*), count(DISTINCT id) FROM c GROUP BY thread ORDER BY thread",
+        )
+        .unwrap();
+    assert_eq!(r.len(), 4);
+    for row in &r {
+        assert_eq!(row.get(1), Some(&Value::Integer(100)));
+        assert_eq!(row.get(2), Some(&Value::Integer(100)));
+    }
+}
+
+#[test]
+fn data_and_schema_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = toondb_storage::Database::open(dir.path()).unwrap();
+        let sql = SqlEngine::new(&db).unwrap();
+        sql.execute("CREATE TABLE p (a TEXT PRIMARY KEY, b INTEGER); CREATE INDEX p_b ON p (b)")
+            .unwrap();
+        sql.execute("INSERT INTO p VALUES ('x', 1), ('y', 2), ('z', 2)")
+            .unwrap();
+    }
+    let db = toondb_storage::Database::open(dir.path()).unwrap();
+    let sql = SqlEngine::new(&db).unwrap();
+    let r = sql
+        .execute("SELECT a FROM p WHERE b = 2 ORDER BY a")
+        .unwrap();
+    assert_eq!(r.rows.len(), 2);
+    let plan = sql.execute("EXPLAIN SELECT a FROM p WHERE b = 2").unwrap();
+    assert!(plan.rows.iter().any(|r| {
+        r.get(0)
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.contains("USING INDEX p_b"))
+    }));
+}
+
+#[test]
+fn sessions_span_statements() {
+    let (_d, _db, sql) = open();
+    let mut s = sql.session();
+    s.execute("CREATE TABLE t (x INTEGER)").unwrap();
+    s.execute("BEGIN; INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)")
+        .unwrap();
+    assert!(s.in_transaction());
+    // Another session does not see uncommitted rows (snapshot isolation).
+    assert_eq!(
+        sql.execute("SELECT count(*) FROM t").unwrap().scalar(),
+        Some(&Value::Integer(0))
+    );
+    assert_eq!(
+        s.execute("SELECT count(*) FROM t").unwrap().scalar(),
+        Some(&Value::Integer(2))
+    );
+    s.execute("COMMIT").unwrap();
+    assert!(!s.in_transaction());
+    assert_eq!(
+        sql.execute("SELECT count(*) FROM t").unwrap().scalar(),
+        Some(&Value::Integer(2))
+    );
+    // Dropping a session with an open transaction rolls it back.
+    {
+        let mut s2 = sql.session();
+        s2.execute("BEGIN").unwrap();
+        s2.execute("DELETE FROM t").unwrap();
+    }
+    assert_eq!(
+        sql.execute("SELECT count(*) FROM t").unwrap().scalar(),
+        Some(&Value::Integer(2))
+    );
+}
+
+#[test]
+fn hostile_input_never_panics() {
+    let (_d, _db, sql) = open();
+    setup(&sql);
+    let fixed = [
+        "",
+        ";;;",
+        "SELECT",
+        "SELECT (((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((1",
+        "SELECT 'unterminated",
+        "SELECT x'zz'",
+        "SELECT x'123'",
+        "SELECT 99999999999999999999999999999",
+        "SELECT -9223372036854775808, 9223372036854775807 + 1, abs(-9223372036854775808)",
+        "SELECT sum(a) FROM (SELECT 9223372036854775807 AS a UNION ALL SELECT 1)",
+        "SELECT 1 << 64, 1 >> -1, -1 % 0, 1.0 / 0",
+        "SELECT substr('abc', -100, 1000), substr(x'0102', 2), round(1e308, 400)",
+        "SELECT * FROM users LIMIT 'abc'",
+        "SELECT * FROM users ORDER BY 0",
+        "SELECT * FROM users ORDER BY 99",
+        "SELECT * FROM users GROUP BY 7",
+        "INSERT INTO users VALUES (1)",
+        "INSERT INTO users (id, id) VALUES (1, 2)",
+        "UPDATE users SET nosuch = 1",
+        "SELECT (SELECT id, name FROM users)",
+        "SELECT * FROM users WHERE id IN (SELECT id, name FROM users)",
+        "SELECT 'a' LIKE 'a' ESCAPE 'xy'",
+        "SELECT \u{0}\u{1}",
+        "SELECT '\u{1F600}' || x'ff'",
+        "CREATE TABLE q (a INTEGER DEFAULT (1 + ?))",
+        "CREATE TABLE q (a INTEGER PRIMARY KEY, b INTEGER PRIMARY KEY)",
+        "CREATE TABLE q ()",
+        "ALTER TABLE users ADD COLUMN z INTEGER NOT NULL",
+        "DROP INDEX sqlite_autoindex_users_1",
+        "SELECT ?999999",
+        "SELECT $0",
+        "SELECT :name",
+    ];
+    for s in fixed {
+        let _ = sql.execute(s);
+    }
+    // Deeply nested and very long expressions.
+    let deep = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
+    assert!(sql.execute(&deep).is_err());
+    let long = format!("SELECT 1{}", " + 1".repeat(20_000));
+    let _ = sql.execute(&long);
+    let nots = format!("SELECT {}1", "NOT ".repeat(5000));
+    let _ = sql.execute(&nots);
+
+    // Random token soup and random mutations of valid statements.
+    let tokens = [
+        "SELECT", "FROM", "WHERE", "users", "id", "name", "(", ")", ",", "*", "+", "-", "/", "%",
+        "=", "<", ">=", "AND", "OR", "NOT", "NULL", "IN", "BETWEEN", "LIKE", "CASE", "WHEN",
+        "THEN", "ELSE", "END", "GROUP", "BY", "ORDER", "LIMIT", "1", "0", "-1", "'x'", "2.5",
+        "JOIN", "ON", "LEFT", "UNION", "EXISTS", "count", "sum", "abs", "substr", "CAST", "AS",
+        "INTEGER", "TEXT", "INSERT", "INTO", "VALUES", "UPDATE", "SET", "DELETE", "DISTINCT",
+        "HAVING", "?", "||", "IS", "x'00'",
+    ];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    for _ in 0..3000 {
+        let n = rng.random_range(1..20);
+        let s: Vec<&str> = (0..n)
+            .map(|_| tokens[rng.random_range(0..tokens.len())])
+            .collect();
+        let _ = sql.execute_with_params(&s.join(" "), &[Value::Integer(1)]);
+    }
+    let valid = [
+        "SELECT id, name FROM users WHERE score > 1 ORDER BY id",
+        "SELECT count(*), sum(score) FROM users GROUP BY active HAVING count(*) > 0",
+        "SELECT a.id FROM users a JOIN users b ON a.id = b.id WHERE a.name IN ('ann', 'bob')",
+        "UPDATE users SET score = score * 2 WHERE id = 2",
+    ];
+    for _ in 0..2000 {
+        let base = valid[rng.random_range(0..valid.len())].as_bytes();
+        let mut b = base.to_vec();
+        for _ in 0..rng.random_range(1..4) {
+            let i = rng.random_range(0..b.len());
+            match rng.random_range(0..3) {
+                0 => {
+                    b.remove(i);
+                }
+                1 => b.insert(i, b"()',;*x0"[rng.random_range(0..8)]),
+                _ => b[i] = rng.random(),
+            }
+            if b.is_empty() {
+                break;
+            }
+        }
+        let s = String::from_utf8_lossy(&b);
+        let _ = sql.execute(&s);
+    }
+    // The data is intact.
+    assert_eq!(
+        sql.execute("SELECT count(*) FROM users").unwrap().scalar(),
+        Some(&Value::Integer(3))
+    );
+}
