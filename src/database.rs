@@ -37,6 +37,9 @@ pub struct Database {
 #[derive(Default)]
 pub(crate) struct Shared {
     /// Collections opened in this process, by (namespace, collection).
+    /// The SQL engine, created on first use.
+    #[cfg(feature = "sql")]
+    pub(crate) sql: std::sync::OnceLock<crate::sql::SqlEngine>,
     #[cfg(feature = "collections")]
     pub(crate) collections: parking_lot::Mutex<
         std::collections::HashMap<(String, String), std::sync::Arc<crate::collection::CollState>>,
@@ -203,6 +206,8 @@ impl Database {
         Ok(Transaction {
             inner: self.storage.begin_transaction()?,
             kv: self.storage.kv_keyspace(),
+            #[cfg(feature = "sql")]
+            db: self.clone(),
         })
     }
 
@@ -254,7 +259,7 @@ impl Database {
         Ok(self.storage.checkpoint()?)
     }
 
-    #[cfg(feature = "collections")]
+    #[cfg(any(feature = "collections", feature = "sql"))]
     pub(crate) fn shared(&self) -> &Shared {
         &self.shared
     }
@@ -267,6 +272,8 @@ impl Database {
 pub struct Transaction {
     inner: storage::Transaction,
     kv: Keyspace,
+    #[cfg(feature = "sql")]
+    pub(crate) db: Database,
 }
 
 impl Transaction {

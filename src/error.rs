@@ -60,6 +60,22 @@ pub enum ErrorCode {
     CollectionConfigMismatch,
     /// An index file (`.hnsw`, text index) is damaged, truncated or foreign.
     IndexFileInvalid,
+    /// SQL text does not parse.
+    SqlSyntax,
+    /// A table, index or column named in SQL does not exist.
+    SqlNotFound,
+    /// A column reference is ambiguous.
+    SqlAmbiguousColumn,
+    /// A table, index or column already exists.
+    SqlAlreadyExists,
+    /// A SQL value or expression has the wrong type.
+    SqlTypeMismatch,
+    /// A NOT NULL, UNIQUE or PRIMARY KEY constraint would be violated; nothing changed.
+    SqlConstraintViolation,
+    /// Valid SQL that ToonDB does not implement.
+    SqlUnsupported,
+    /// Transaction-control misuse in SQL (COMMIT without BEGIN, …).
+    SqlTransaction,
     /// Text is not valid TOON.
     ToonSyntax,
     /// A value cannot be encoded as TOON, or decoded TOON does not fit the target type.
@@ -96,6 +112,14 @@ impl ErrorCode {
             ErrorCode::CollectionNotFound => "COLLECTION_NOT_FOUND",
             ErrorCode::CollectionConfigMismatch => "COLLECTION_CONFIG_MISMATCH",
             ErrorCode::IndexFileInvalid => "INDEX_FILE_INVALID",
+            ErrorCode::SqlSyntax => "SQL_SYNTAX",
+            ErrorCode::SqlNotFound => "SQL_NOT_FOUND",
+            ErrorCode::SqlAmbiguousColumn => "SQL_AMBIGUOUS_COLUMN",
+            ErrorCode::SqlAlreadyExists => "SQL_ALREADY_EXISTS",
+            ErrorCode::SqlTypeMismatch => "SQL_TYPE_MISMATCH",
+            ErrorCode::SqlConstraintViolation => "SQL_CONSTRAINT_VIOLATION",
+            ErrorCode::SqlUnsupported => "SQL_UNSUPPORTED",
+            ErrorCode::SqlTransaction => "SQL_TRANSACTION",
             ErrorCode::ToonSyntax => "TOON_SYNTAX",
             ErrorCode::ToonEncoding => "TOON_ENCODING",
             ErrorCode::Internal => "INTERNAL",
@@ -103,7 +127,8 @@ impl ErrorCode {
     }
 
     /// The code's stable number: 1xxx storage and open, 2xxx input, 3xxx transactions,
-    /// 4xxx TOON, 5xxx namespaces and collections, 6xxx index files, 9xxx internal.
+    /// 4xxx TOON, 5xxx namespaces and collections, 6xxx index files, 7xxx SQL,
+    /// 9xxx internal.
     pub fn number(self) -> u32 {
         match self {
             ErrorCode::DatabaseLocked => 1001,
@@ -130,6 +155,14 @@ impl ErrorCode {
             ErrorCode::CollectionNotFound => 5003,
             ErrorCode::CollectionConfigMismatch => 5004,
             ErrorCode::IndexFileInvalid => 6001,
+            ErrorCode::SqlSyntax => 7001,
+            ErrorCode::SqlNotFound => 7002,
+            ErrorCode::SqlAmbiguousColumn => 7003,
+            ErrorCode::SqlAlreadyExists => 7004,
+            ErrorCode::SqlTypeMismatch => 7005,
+            ErrorCode::SqlConstraintViolation => 7006,
+            ErrorCode::SqlUnsupported => 7007,
+            ErrorCode::SqlTransaction => 7008,
             ErrorCode::ToonSyntax => 4001,
             ErrorCode::ToonEncoding => 4002,
             ErrorCode::Internal => 9001,
@@ -216,6 +249,21 @@ impl ErrorCode {
                 "the file is damaged, truncated or not an index of this kind: rebuild it from \
                  the source data"
             }
+            ErrorCode::SqlSyntax => "fix the SQL at the line and column the message names",
+            ErrorCode::SqlNotFound => {
+                "check the table, index or column name (SELECT name FROM the catalog with \
+                 `.tables` in the shell)"
+            }
+            ErrorCode::SqlAmbiguousColumn => "qualify the column with its table name or alias",
+            ErrorCode::SqlAlreadyExists => "use IF NOT EXISTS, or drop the existing object first",
+            ErrorCode::SqlTypeMismatch => "CAST the value to the column's type",
+            ErrorCode::SqlConstraintViolation => {
+                "the statement was rolled back as a whole: supply the missing value or a unique key"
+            }
+            ErrorCode::SqlUnsupported => {
+                "rewrite the statement with the supported dialect (see toondb-sql's docs)"
+            }
+            ErrorCode::SqlTransaction => "pair every BEGIN with one COMMIT or ROLLBACK",
             ErrorCode::ToonSyntax => "fix the TOON text at the line and column the message names",
             ErrorCode::ToonEncoding => {
                 "check the value's shape: TOON needs string map keys, bounded nesting, and \
@@ -327,6 +375,10 @@ pub enum Error {
     /// Something that should not happen: damaged internal records.
     #[error("internal error: {0}")]
     Internal(String),
+    /// An error of the SQL engine.
+    #[cfg(feature = "sql")]
+    #[error(transparent)]
+    Sql(#[from] crate::sql::Error),
     /// An error of the TOON codec.
     #[cfg(feature = "toon")]
     #[error(transparent)]
@@ -344,6 +396,8 @@ impl Error {
             Error::Vector(e) => vector_code(e),
             #[cfg(feature = "text")]
             Error::Text(e) => text_code(e),
+            #[cfg(feature = "sql")]
+            Error::Sql(e) => sql_code(e),
             Error::InvalidName { .. } => ErrorCode::InvalidName,
             Error::InvalidDocument { .. } => ErrorCode::InvalidDocument,
             Error::DuplicateDocument { .. } => ErrorCode::DuplicateDocument,
@@ -368,6 +422,8 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Storage(e) => e.is_retryable(),
+            #[cfg(feature = "sql")]
+            Error::Sql(e) => e.is_retryable(),
             _ => false,
         }
     }
@@ -405,6 +461,26 @@ fn text_code(e: &crate::text::Error) -> ErrorCode {
         ErrorCode::IndexFileInvalid
     } else {
         ErrorCode::Internal
+    }
+}
+
+#[cfg(feature = "sql")]
+fn sql_code(e: &crate::sql::Error) -> ErrorCode {
+    use crate::sql::ErrorCode as C;
+    match (e, e.code()) {
+        (crate::sql::Error::Storage(inner), _) => storage_code(inner),
+        (_, C::Syntax) => ErrorCode::SqlSyntax,
+        (_, C::NotFound) => ErrorCode::SqlNotFound,
+        (_, C::AmbiguousColumn) => ErrorCode::SqlAmbiguousColumn,
+        (_, C::AlreadyExists) => ErrorCode::SqlAlreadyExists,
+        (_, C::TypeMismatch) => ErrorCode::SqlTypeMismatch,
+        (_, C::ConstraintViolation) => ErrorCode::SqlConstraintViolation,
+        (_, C::Unsupported) => ErrorCode::SqlUnsupported,
+        (_, C::InvalidArgument) => ErrorCode::InvalidArgument,
+        (_, C::Transaction) => ErrorCode::SqlTransaction,
+        (_, C::Conflict) => ErrorCode::TransactionConflict,
+        (_, C::Corrupt) => ErrorCode::Corrupted,
+        _ => ErrorCode::Internal,
     }
 }
 
@@ -459,6 +535,14 @@ mod tests {
             ErrorCode::CollectionNotFound,
             ErrorCode::CollectionConfigMismatch,
             ErrorCode::IndexFileInvalid,
+            ErrorCode::SqlSyntax,
+            ErrorCode::SqlNotFound,
+            ErrorCode::SqlAmbiguousColumn,
+            ErrorCode::SqlAlreadyExists,
+            ErrorCode::SqlTypeMismatch,
+            ErrorCode::SqlConstraintViolation,
+            ErrorCode::SqlUnsupported,
+            ErrorCode::SqlTransaction,
             ErrorCode::ToonSyntax,
             ErrorCode::ToonEncoding,
             ErrorCode::Internal,

@@ -52,6 +52,7 @@
 //! - `vector` (`toondb-vector`, feature `vector`): the HNSW engine.
 //! - `text` (`toondb-text`, feature `text`): the BM25 engine.
 //! - `toon` (`toondb-toon`, feature `toon`): the TOON codec.
+//! - `sql` (`toondb-sql`, feature `sql`): the SQL engine, on storage keyspaces.
 //!
 //! See `ARCHITECTURE.md` in the repository for the crate map and the on-disk layout.
 
@@ -64,6 +65,8 @@ mod error;
 #[cfg(feature = "collections")]
 mod namespace;
 mod query;
+#[cfg(feature = "sql")]
+mod sql_api;
 
 #[cfg(feature = "collections")]
 pub use collection::{
@@ -77,6 +80,8 @@ pub use namespace::{Namespace, NamespaceInfo};
 pub use query::{Query, QueryRow};
 pub use toondb_storage::{Scan, ScanBatches, ScanOrder, Stats, SyncMode};
 
+#[cfg(feature = "sql")]
+pub use toondb_sql as sql;
 pub use toondb_storage as storage;
 #[cfg(feature = "text")]
 pub use toondb_text as text;
