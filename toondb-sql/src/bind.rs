@@ -1921,6 +1921,11 @@ impl<'a> Binder<'a> {
                 }
                 _ => return Err(wrong()),
             };
+            if distinct && sep.is_some() {
+                return Err(Error::invalid(format!(
+                    "DISTINCT aggregates must have exactly one argument: {name}()"
+                )));
+            }
             let arg = self.bind_expr(arg, false)?;
             let separator = match sep {
                 Some(s) => Some(self.bind_expr(s, false)?),

@@ -199,6 +199,33 @@ fn scan(
         Some(ix) => index_prefix(ix.id),
         None => tprefix.clone(),
     };
+    // Equality on the whole primary key: one point read instead of a range scan.
+    if let Access::Range {
+        index: None,
+        eq,
+        lower: None,
+        upper: None,
+    } = access
+        && !table.pk.is_empty()
+        && eq.len() == table.pk.len()
+    {
+        let Some(k) = key_values(eq, ctx)? else {
+            return Ok(true);
+        };
+        let mut key = tprefix;
+        key.extend_from_slice(&k);
+        let Some(bytes) = kv.get(&key)? else {
+            return Ok(true);
+        };
+        let row = pad_row(decode_row(&bytes)?, table);
+        if let Some(f) = filter
+            && truthy(&eval(f, &row, ctx)?) != Some(true)
+        {
+            return Ok(true);
+        }
+        ctx.current_key = key;
+        return sink(ctx, row);
+    }
     let Some(ranges) = access_ranges(access, &range_prefix, ctx)? else {
         return Ok(true);
     };
