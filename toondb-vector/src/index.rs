@@ -5,12 +5,11 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use rayon::prelude::*;
 
+use crate::build::build_segment;
 use crate::error::{Result, VectorError};
 use crate::metric::{DistanceMetric, prepare, prepare_in_place};
 use crate::params::{HnswParams, check_dimension, check_ef};
-use crate::segment::{
-    BuildGraph, Cand, Segment, TopK, build_segment, new_build_graph, with_scratch,
-};
+use crate::segment::{BuildGraph, Cand, Segment, TopK, new_build_graph, with_scratch};
 
 /// A search hit: the vector's id and its distance to the query (see [`DistanceMetric`]).
 #[derive(Debug, Clone, Copy, PartialEq)]

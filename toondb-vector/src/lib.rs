@@ -8,8 +8,10 @@
 //! from rows or `.npy` files. Every failure is a [`VectorError`].
 //!
 //! The crate stands alone (no other ToonDB crate); the façade `toondb` re-exports it as
-//! `toondb::vector`. Graphs are built by hnsw_rs and then frozen into flat link arrays that
-//! this crate searches itself.
+//! `toondb::vector`. Large batches (and merges, compaction) are built by the crate's own
+//! parallel HNSW builder straight into flat `u32` link arrays, which the crate searches itself;
+//! vectors inserted one by one go to an hnsw_rs write buffer that is frozen into the same
+//! arrays when sealed.
 //!
 //! ```
 //! use toondb_vector::{DistanceMetric, HnswParams, VectorIndex};
@@ -34,6 +36,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod build;
 mod bulk;
 mod error;
 mod format;

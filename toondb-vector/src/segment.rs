@@ -1,8 +1,8 @@
 //! A frozen segment: vectors and an HNSW graph in flat arrays, searched by our own code.
 //!
-//! hnsw_rs builds the graph ([`build_segment`], [`Segment::from_hnsw`]); the graph is then
-//! copied into `u32` link arrays (the layout of hnswlib) and hnsw_rs's structure, with its
-//! second copy of every vector and its `Arc` per link, is dropped.
+//! Batch builds write the graph straight into these arrays (`crate::build`); the write buffer's
+//! hnsw_rs graph is copied into them when it is sealed ([`Segment::from_hnsw`]), and hnsw_rs's
+//! structure, with its second copy of every vector and its `Arc` per link, is dropped.
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
@@ -35,7 +35,7 @@ impl PartialOrd for Cand {
 
 /// Reversed order, for a min-heap of candidates.
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct MinCand(Cand);
+pub(crate) struct MinCand(pub(crate) Cand);
 impl Ord for MinCand {
     fn cmp(&self, o: &Self) -> Ordering {
         o.0.cmp(&self.0)
@@ -183,7 +183,7 @@ impl Segment {
         2 * self.m + 1
     }
     #[inline]
-    fn links(&self, slot: u32, level: usize) -> &[u32] {
+    pub(crate) fn links(&self, slot: u32, level: usize) -> &[u32] {
         let block = if level == 0 {
             let s = slot as usize * self.stride0();
             &self.level0[s..s + self.stride0()]
@@ -436,31 +436,4 @@ pub(crate) fn new_build_graph(
         ef_construction,
         BuildDistance(metric),
     )
-}
-
-/// Builds a segment from prepared vectors with hnsw_rs's parallel insertion (on the current
-/// rayon pool), reporting progress after each chunk.
-pub(crate) fn build_segment(
-    metric: DistanceMetric,
-    m: usize,
-    ef_construction: usize,
-    dim: usize,
-    ids: Vec<u64>,
-    vectors: Vec<f32>,
-    progress: &mut (dyn FnMut(usize, usize) + Send),
-) -> Segment {
-    let n = ids.len();
-    let hnsw = new_build_graph(metric, m, ef_construction, n);
-    const CHUNK: usize = 8192;
-    let mut done = 0;
-    while done < n {
-        let end = (done + CHUNK).min(n);
-        let batch: Vec<(&[f32], usize)> = (done..end)
-            .map(|i| (&vectors[i * dim..(i + 1) * dim], i))
-            .collect();
-        hnsw.parallel_insert_slice(&batch);
-        done = end;
-        progress(done, n);
-    }
-    Segment::from_hnsw(&hnsw, m, dim, ids, vectors)
 }

@@ -190,12 +190,15 @@ fn crc32(bytes: &[u8]) -> u32 {
 fn a_body_with_a_valid_checksum_but_bad_links_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let (_, good) = saved(dir.path());
-    // Corrupt the last u32 of the file (an upper-layer link or layer-0 link) to a huge slot,
-    // then fix both checksums so only the structure check can notice.
+    // The file ends with the last upper-layer block `[count, link × m]` (m = 8; 300 slots
+    // have some slot above layer 0 but for a ~1e-17 chance). Mark that block full and point
+    // its last link at a huge slot, then fix both checksums so only the structure check can
+    // notice. (Whatever the graph: the link is read because the block claims to be full.)
     let mut bad = good.clone();
     let n = bad.len();
+    let m = 8;
+    bad[n - 4 * (m + 1)..n - 4 * m].copy_from_slice(&(m as u32).to_le_bytes());
     bad[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
-    bad[n - 8..n - 4].copy_from_slice(&1u32.to_le_bytes());
     let body_crc = crc32(&bad[64..]);
     bad[56..60].copy_from_slice(&body_crc.to_le_bytes());
     let crc = crc32(&bad[..60]);
