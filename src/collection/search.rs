@@ -94,6 +94,37 @@ struct Cand {
     text_score: Option<f32>,
 }
 
+#[derive(Clone, Copy)]
+enum Side {
+    Vector,
+    Text,
+}
+
+impl Cand {
+    /// Records a 1-based `rank` and `score` on one side.
+    fn record(&mut self, side: Side, rank: usize, score: f32) {
+        match side {
+            Side::Vector => (self.vector_rank, self.vector_score) = (Some(rank), Some(score)),
+            Side::Text => (self.text_rank, self.text_score) = (Some(rank), Some(score)),
+        }
+    }
+}
+
+/// Candidates of a single-sided search, scored by that side's score.
+fn one_side(hits: Vec<(u64, f32)>, side: Side) -> Vec<(u64, Cand)> {
+    hits.into_iter()
+        .enumerate()
+        .map(|(r, (iid, score))| {
+            let mut c = Cand {
+                score,
+                ..Cand::default()
+            };
+            c.record(side, r + 1, score);
+            (iid, c)
+        })
+        .collect()
+}
+
 impl CollState {
     fn check_k(k: usize) -> Result<()> {
         if k == 0 {
@@ -201,22 +232,7 @@ impl CollState {
         let ix = self.ready(false)?;
         let allowed = Self::allowed_for(&ix, filter)?;
         let hits = self.vector_side(&ix, vector, k, allowed.as_ref())?;
-        let ranked = hits
-            .into_iter()
-            .enumerate()
-            .map(|(r, (iid, s))| {
-                (
-                    iid,
-                    Cand {
-                        score: s,
-                        vector_rank: Some(r + 1),
-                        vector_score: Some(s),
-                        ..Cand::default()
-                    },
-                )
-            })
-            .collect();
-        self.finish(&ix, ranked, k)
+        self.finish(&ix, one_side(hits, Side::Vector), k)
     }
 
     pub(crate) fn keyword_search(
@@ -229,22 +245,7 @@ impl CollState {
         let ix = self.ready(true)?;
         let allowed = Self::allowed_for(&ix, filter)?;
         let hits = self.text_side(&ix, text, k, allowed.as_ref())?;
-        let ranked = hits
-            .into_iter()
-            .enumerate()
-            .map(|(r, (iid, s))| {
-                (
-                    iid,
-                    Cand {
-                        score: s,
-                        text_rank: Some(r + 1),
-                        text_score: Some(s),
-                        ..Cand::default()
-                    },
-                )
-            })
-            .collect();
-        self.finish(&ix, ranked, k)
+        self.finish(&ix, one_side(hits, Side::Text), k)
     }
 
     pub(crate) fn hybrid_search(
@@ -277,15 +278,10 @@ impl CollState {
         let vec_hits = self.vector_side(&ix, vector, depth, allowed.as_ref())?;
         let text_hits = self.text_side(&ix, text, depth, allowed.as_ref())?;
         let mut cands: HashMap<u64, Cand> = HashMap::new();
-        for (r, (iid, s)) in vec_hits.iter().enumerate() {
-            let c = cands.entry(*iid).or_default();
-            c.vector_rank = Some(r + 1);
-            c.vector_score = Some(*s);
-        }
-        for (r, (iid, s)) in text_hits.iter().enumerate() {
-            let c = cands.entry(*iid).or_default();
-            c.text_rank = Some(r + 1);
-            c.text_score = Some(*s);
+        for (side, hits) in [(Side::Vector, &vec_hits), (Side::Text, &text_hits)] {
+            for (r, (iid, s)) in hits.iter().enumerate() {
+                cands.entry(*iid).or_default().record(side, r + 1, *s);
+            }
         }
         let norm = |hits: &[(u64, f32)]| {
             let (lo, hi) = hits

@@ -23,13 +23,12 @@ use rayon::prelude::*;
 
 use crate::metric::DistanceMetric;
 use crate::params::MAX_M;
-use crate::segment::{Cand, MAX_LAYERS, MinCand, Segment};
+use crate::segment::{Cand, MAX_LAYERS, MinCand, Segment, Visited};
 
 /// Per-thread state of an insertion, reused across insertions.
 #[derive(Default)]
 struct BuildScratch {
-    stamps: Vec<u32>,
-    generation: u32,
+    visited: Visited,
     candidates: BinaryHeap<MinCand>,
     top: BinaryHeap<Cand>,
     sorted: Vec<Cand>,
@@ -40,26 +39,13 @@ struct BuildScratch {
 
 impl BuildScratch {
     fn reset(&mut self, n: usize) {
-        if self.stamps.len() < n {
-            self.stamps.resize(n, 0);
-        }
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            self.stamps.iter_mut().for_each(|s| *s = 0);
-            self.generation = 1;
-        }
+        self.visited.reset(n);
         self.candidates.clear();
         self.top.clear();
     }
     #[inline]
     fn visit(&mut self, slot: u32) -> bool {
-        let s = &mut self.stamps[slot as usize];
-        if *s == self.generation {
-            false
-        } else {
-            *s = self.generation;
-            true
-        }
+        self.visited.visit(slot)
     }
 }
 

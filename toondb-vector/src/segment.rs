@@ -47,17 +47,17 @@ impl PartialOrd for MinCand {
     }
 }
 
-/// Per-thread search state, reused so a search allocates only its result.
+/// A set of visited slots that empties in O(1): a slot is visited when its stamp equals
+/// the current generation, and a reset moves to the next generation.
 #[derive(Default)]
-pub(crate) struct Scratch {
+pub(crate) struct Visited {
     stamps: Vec<u32>,
     generation: u32,
-    candidates: BinaryHeap<MinCand>,
-    results: BinaryHeap<Cand>,
 }
 
-impl Scratch {
-    fn reset(&mut self, n: usize) {
+impl Visited {
+    /// Empties the set and makes room for slots `0..n`.
+    pub(crate) fn reset(&mut self, n: usize) {
         if self.stamps.len() < n {
             self.stamps.resize(n, 0);
         }
@@ -66,11 +66,11 @@ impl Scratch {
             self.stamps.iter_mut().for_each(|s| *s = 0);
             self.generation = 1;
         }
-        self.candidates.clear();
-        self.results.clear();
     }
+
+    /// Marks `slot` visited; returns whether it was not visited before.
     #[inline]
-    fn visit(&mut self, slot: u32) -> bool {
+    pub(crate) fn visit(&mut self, slot: u32) -> bool {
         let s = &mut self.stamps[slot as usize];
         if *s == self.generation {
             false
@@ -78,6 +78,26 @@ impl Scratch {
             *s = self.generation;
             true
         }
+    }
+}
+
+/// Per-thread search state, reused so a search allocates only its result.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    visited: Visited,
+    candidates: BinaryHeap<MinCand>,
+    results: BinaryHeap<Cand>,
+}
+
+impl Scratch {
+    fn reset(&mut self, n: usize) {
+        self.visited.reset(n);
+        self.candidates.clear();
+        self.results.clear();
+    }
+    #[inline]
+    fn visit(&mut self, slot: u32) -> bool {
+        self.visited.visit(slot)
     }
 }
 
