@@ -944,58 +944,25 @@ impl<'a> Binder<'a> {
         let mut items: Vec<FromItem> = Vec::new();
         let mut scope: Vec<ScopeCol> = Vec::new();
         let mut pending_on: Vec<(usize, ast::Expr)> = Vec::new();
+        let mut flat: Vec<(&ast::TableFactor, JoinKind, Option<&ast::Expr>)> = Vec::new();
         for twj in &s.from {
-            let (plan, cols) = self.bind_table_factor(&twj.relation)?;
+            flatten_from(&twj.relation, &twj.joins, JoinKind::Inner, None, &mut flat)?;
+        }
+        for (tf, kind, on) in flat {
+            let (plan, cols) = self.bind_table_factor(tf)?;
+            if let Some(e) = on {
+                pending_on.push((items.len(), e.clone()));
+            }
             items.push(FromItem {
                 width: cols.len(),
                 offset: scope.len(),
                 plan,
-                kind: JoinKind::Inner,
+                kind,
                 on: Vec::new(),
                 pushed: Vec::new(),
                 step_conds: Vec::new(),
             });
             scope.extend(cols);
-            for j in &twj.joins {
-                let (plan, cols) = self.bind_table_factor(&j.relation)?;
-                let (kind, cons) = match &j.join_operator {
-                    ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => {
-                        (JoinKind::Inner, c)
-                    }
-                    ast::JoinOperator::CrossJoin(c) => (JoinKind::Inner, c),
-                    ast::JoinOperator::Left(c) | ast::JoinOperator::LeftOuter(c) => {
-                        (JoinKind::Left, c)
-                    }
-                    other => {
-                        return Err(Error::unsupported(
-                            format!("join kind {other:?}")
-                                .split('(')
-                                .next()
-                                .unwrap_or("join")
-                                .to_string(),
-                        ));
-                    }
-                };
-                let idx = items.len();
-                match cons {
-                    ast::JoinConstraint::On(e) => pending_on.push((idx, e.clone())),
-                    ast::JoinConstraint::None => {}
-                    ast::JoinConstraint::Using(_) => {
-                        return Err(Error::unsupported("JOIN ... USING"));
-                    }
-                    ast::JoinConstraint::Natural => return Err(Error::unsupported("NATURAL JOIN")),
-                }
-                items.push(FromItem {
-                    width: cols.len(),
-                    offset: scope.len(),
-                    plan,
-                    kind,
-                    on: Vec::new(),
-                    pushed: Vec::new(),
-                    step_conds: Vec::new(),
-                });
-                scope.extend(cols);
-            }
         }
         let width = scope.len();
         let aliases: Vec<(String, ast::Expr)> = s
@@ -2110,6 +2077,79 @@ fn greedy_inner_joins(items: Vec<FromItem>, width: usize) -> Plan {
             exprs: pos.into_iter().map(Expr::Column).collect(),
         }
     }
+}
+
+fn join_kind(op: &ast::JoinOperator) -> Result<(JoinKind, Option<&ast::Expr>)> {
+    let (kind, cons) = match op {
+        ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => (JoinKind::Inner, c),
+        ast::JoinOperator::CrossJoin(c) => (JoinKind::Inner, c),
+        ast::JoinOperator::Left(c) | ast::JoinOperator::LeftOuter(c) => (JoinKind::Left, c),
+        other => {
+            return Err(Error::unsupported(
+                format!("join kind {other:?}")
+                    .split('(')
+                    .next()
+                    .unwrap_or("join")
+                    .to_string(),
+            ));
+        }
+    };
+    match cons {
+        ast::JoinConstraint::On(e) => Ok((kind, Some(e))),
+        ast::JoinConstraint::None => Ok((kind, None)),
+        ast::JoinConstraint::Using(_) => Err(Error::unsupported("JOIN ... USING")),
+        ast::JoinConstraint::Natural => Err(Error::unsupported("NATURAL JOIN")),
+    }
+}
+
+/// Flattens a FROM item and its joins into a left-deep list. A parenthesized join group is
+/// inlined when it and the join that attaches it are inner joins (then its ON conditions
+/// are ordinary conjuncts); other parenthesized joins are not supported.
+fn flatten_from<'q>(
+    tf: &'q ast::TableFactor,
+    joins: &'q [ast::Join],
+    kind: JoinKind,
+    on: Option<&'q ast::Expr>,
+    out: &mut Vec<(&'q ast::TableFactor, JoinKind, Option<&'q ast::Expr>)>,
+) -> Result<()> {
+    match tf {
+        ast::TableFactor::NestedJoin {
+            table_with_joins,
+            alias: None,
+        } => {
+            let inner_only = table_with_joins
+                .joins
+                .iter()
+                .all(|j| matches!(join_kind(&j.join_operator), Ok((JoinKind::Inner, _))));
+            if kind != JoinKind::Inner || !inner_only {
+                return Err(Error::unsupported("parenthesized outer joins"));
+            }
+            let start = out.len();
+            flatten_from(
+                &table_with_joins.relation,
+                &table_with_joins.joins,
+                JoinKind::Inner,
+                None,
+                out,
+            )?;
+            if let Some(e) = on {
+                // Inner join: the condition may be attached to any member of the group; the
+                // group's first member never has one of its own.
+                if let Some(first) = out.get_mut(start) {
+                    first.2 = Some(e);
+                }
+            }
+        }
+        ast::TableFactor::NestedJoin { .. } => {
+            return Err(Error::unsupported("parenthesized joins with an alias"));
+        }
+        _ => out.push((tf, kind, on)),
+    }
+    for j in joins {
+        let (k, c) = join_kind(&j.join_operator)?;
+        flatten_from(&j.relation, &[], k, c, out)?;
+    }
+    Ok(())
 }
 
 fn position_of(v: &ast::Value, n: usize) -> Result<usize> {

@@ -69,7 +69,26 @@ struct Prepared {
     plan: Mutex<Option<CachedPlan>>,
 }
 
+/// Counters of the engine's caches (for tests and diagnostics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// SQL texts parsed (statement-cache misses).
+    pub parses: u64,
+    /// Statements bound and planned (plan-cache misses).
+    pub plans: u64,
+    /// Statements run from a cached plan.
+    pub plan_hits: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    parses: AtomicU64,
+    plans: AtomicU64,
+    plan_hits: AtomicU64,
+}
+
 struct Inner {
+    counters: Counters,
     db: Database,
     ks: Keyspace,
     catalogs: Mutex<HashMap<Vec<u8>, Arc<Catalog>>>,
@@ -143,6 +162,7 @@ impl SqlEngine {
         let ks = db.keyspace(SQL_KEYSPACE)?;
         Ok(SqlEngine {
             inner: Arc::new(Inner {
+                counters: Counters::default(),
                 db: db.clone(),
                 ks,
                 catalogs: Mutex::new(HashMap::new()),
@@ -225,10 +245,21 @@ impl SqlEngine {
         }
     }
 
+    /// How often statements were parsed, planned, or run from the plan cache.
+    pub fn cache_stats(&self) -> CacheStats {
+        let c = &self.inner.counters;
+        CacheStats {
+            parses: c.parses.load(Ordering::Relaxed),
+            plans: c.plans.load(Ordering::Relaxed),
+            plan_hits: c.plan_hits.load(Ordering::Relaxed),
+        }
+    }
+
     fn prepare(&self, sql: &str) -> Result<Arc<Prepared>> {
         if let Some(p) = lock(&self.inner.stmts).get(sql) {
             return Ok(p.clone());
         }
+        self.inner.counters.parses.fetch_add(1, Ordering::Relaxed);
         let ast = Parser::parse_sql(&SQLiteDialect {}, sql).map_err(syntax_error)?;
         let p = Arc::new(Prepared {
             ast,
@@ -283,8 +314,15 @@ impl SqlEngine {
                 None
             };
             let (stmt, nparams) = match cached {
-                Some(c) => c,
+                Some(c) => {
+                    self.inner
+                        .counters
+                        .plan_hits
+                        .fetch_add(1, Ordering::Relaxed);
+                    c
+                }
                 None => {
+                    self.inner.counters.plans.fetch_add(1, Ordering::Relaxed);
                     let mut b = Binder::new(&catalog);
                     let s = Arc::new(b.bind_statement(st)?);
                     let n = b.param_count;
@@ -448,7 +486,7 @@ fn exec_on(
                     n += 1;
                 } else {
                     // OR IGNORE: keep the old row.
-                    w.insert(table, &old, old_rowid, crate::bind::Conflict::Replace)?;
+                    w.insert(table, &old, old_rowid, crate::bind::Conflict::Abort)?;
                 }
             }
             Ok(SqlResult::affected(n))

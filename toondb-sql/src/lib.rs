@@ -52,7 +52,7 @@ mod value;
 
 /// Arrow, as re-exported by datafusion-common (the type of [`SqlResult::to_record_batch`]).
 pub use datafusion_common::arrow;
-pub use engine::{SQL_KEYSPACE, Session, SqlEngine};
+pub use engine::{CacheStats, SQL_KEYSPACE, Session, SqlEngine};
 pub use error::{Error, ErrorCode, Location, Result};
 pub use result::{Row, SqlResult};
 pub use value::Value;

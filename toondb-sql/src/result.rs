@@ -1,6 +1,9 @@
-//! Statement results: rows by name and position, table and JSON rendering, Arrow export.
+//! Statement results: rows by name and position, table, JSON and TOON rendering, Arrow
+//! export.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::io::Write;
 use std::sync::Arc;
 
 use datafusion_common::arrow::array::{
@@ -54,14 +57,37 @@ impl Row {
         self.values.is_empty()
     }
 
-    /// The row as a JSON object keyed by column name.
+    /// The row as a JSON object keyed by column name (a repeated name gets a suffix, as
+    /// in [`SqlResult::unique_columns`], so no value is lost).
     pub fn to_json(&self) -> serde_json::Value {
-        let mut m = serde_json::Map::new();
-        for (c, v) in self.columns.iter().zip(&self.values) {
-            m.insert(c.clone(), v.to_json());
-        }
-        serde_json::Value::Object(m)
+        json_object(&unique_names(&self.columns), &self.values)
     }
+}
+
+fn json_object(names: &[String], values: &[Value]) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for (c, v) in names.iter().zip(values) {
+        m.insert(c.clone(), v.to_json());
+    }
+    serde_json::Value::Object(m)
+}
+
+/// `names` with repeats made distinct: the second `a` becomes `a_2`, and so on (skipping
+/// suffixed names that are already taken).
+fn unique_names(names: &[String]) -> Vec<String> {
+    let mut seen: HashSet<String> = HashSet::with_capacity(names.len());
+    names
+        .iter()
+        .map(|c| {
+            let mut name = c.clone();
+            let mut k = 2;
+            while !seen.insert(name.clone()) {
+                name = format!("{c}_{k}");
+                k += 1;
+            }
+            name
+        })
+        .collect()
 }
 
 impl<'a> IntoIterator for &'a Row {
@@ -137,9 +163,69 @@ impl SqlResult {
         self.rows.first().and_then(|r| r.get(0))
     }
 
-    /// Each row as a JSON object keyed by column name.
+    /// The column names made distinct for keyed output (JSON objects, TOON fields): a
+    /// repeated name gets `_2`, `_3`, ... (`SELECT a, a` gives `a`, `a_2`).
+    pub fn unique_columns(&self) -> Vec<String> {
+        unique_names(&self.columns)
+    }
+
+    /// Each row as a JSON object keyed by [`unique_columns`](Self::unique_columns).
     pub fn rows_json(&self) -> Vec<serde_json::Value> {
-        self.rows.iter().map(Row::to_json).collect()
+        let names = self.unique_columns();
+        self.rows
+            .iter()
+            .map(|r| json_object(&names, &r.values))
+            .collect()
+    }
+
+    /// Streams the result as TOON into `writer` and hands the writer back.
+    ///
+    /// Rows become a tabular array under `key` (`key[N]{col,...}:` then one indented line
+    /// per row, fields from [`unique_columns`](Self::unique_columns)); no rows give
+    /// `key: []`; a statement without result columns gives `rows_affected: N`. Values are
+    /// rendered as by [`Value::to_json`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let db = toondb_storage::Database::open(dir.path()).unwrap();
+    /// let sql = toondb_sql::SqlEngine::new(&db)?;
+    /// let r = sql.execute("SELECT 'Laptop' AS name, 999 AS price")?;
+    /// assert_eq!(r.to_toon("result"), "result[1]{name,price}:\n  Laptop,999");
+    /// # Ok::<(), toondb_sql::Error>(())
+    /// ```
+    pub fn write_toon<W: Write>(
+        &self,
+        mut writer: W,
+        key: &str,
+        options: &toondb_toon::EncodeOptions,
+    ) -> toondb_toon::Result<W> {
+        if self.columns.is_empty() {
+            write!(writer, "rows_affected: {}", self.rows_affected)?;
+            writer.flush()?;
+            return Ok(writer);
+        }
+        let names = self.unique_columns();
+        let mut table =
+            toondb_toon::TableWriter::new(writer, Some(key), &names, self.rows.len(), options)?;
+        let mut cells = Vec::with_capacity(names.len());
+        for row in &self.rows {
+            cells.clear();
+            cells.extend(row.values.iter().map(Value::to_json));
+            table.write_row(&cells)?;
+        }
+        table.finish()
+    }
+
+    /// The result as TOON under `key` with default options (see
+    /// [`write_toon`](Self::write_toon)).
+    pub fn to_toon(&self, key: &str) -> String {
+        let mut out = Vec::new();
+        // Writing to a Vec cannot fail, field names are distinct and every cell is a JSON
+        // primitive, so the writer has nothing to report.
+        if let Err(e) = self.write_toon(&mut out, key, &toondb_toon::EncodeOptions::new()) {
+            return format!("<TOON rendering failed: {e}>");
+        }
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// `{"columns": [...], "rows": [[...], ...], "rows_affected": n}`, order preserved.

@@ -76,10 +76,57 @@ fn results_by_name_position_json_table_and_arrow() {
         .unwrap();
     assert_eq!(dml.rows_affected, 1);
     assert!(dml.columns.is_empty());
+    assert_eq!(dml.to_toon("users"), "rows_affected: 1");
     assert_eq!(
         sql.execute("SELECT count(*) FROM users").unwrap().scalar(),
         Some(&Value::Integer(3))
     );
+}
+
+#[test]
+fn results_render_as_toon_that_decodes_back() {
+    let (_d, _db, sql) = open();
+    setup(&sql);
+    let r = sql
+        .execute("SELECT id, name, score, name FROM users ORDER BY id")
+        .unwrap();
+    // A repeated column gets a distinct field name, in TOON and in JSON objects alike.
+    assert_eq!(r.unique_columns(), ["id", "name", "score", "name_2"]);
+    let toon = r.to_toon("users");
+    assert!(
+        toon.starts_with("users[3]{id,name,score,name_2}:\n  1,ann,"),
+        "{toon}"
+    );
+    let back = toondb_toon::decode_value(&toon, &toondb_toon::DecodeOptions::new()).unwrap();
+    // TOON and JSON renderings agree (TOON writes the real 7.0 in canonical form, `7`).
+    let json_rows = r.rows_json();
+    for (i, (t, j)) in back["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&json_rows)
+        .enumerate()
+    {
+        for f in ["id", "name", "name_2"] {
+            assert_eq!(t[f], j[f], "row {i} field {f}");
+        }
+        assert_eq!(t["score"].as_f64(), j["score"].as_f64(), "row {i} score");
+    }
+    assert_eq!(json_rows.len(), 3);
+    assert_eq!(r.rows[0].to_json()["name_2"], "ann");
+
+    // Streaming into a writer with a tab delimiter.
+    let opts = toondb_toon::EncodeOptions::new().delimiter(toondb_toon::Delimiter::Tab);
+    let out = r.write_toon(Vec::new(), "t", &opts).unwrap();
+    assert!(
+        String::from_utf8(out)
+            .unwrap()
+            .starts_with("t[3\t]{id\tname\tscore\tname_2}:")
+    );
+
+    // No rows: the specification's empty array.
+    let empty = sql.execute("SELECT id FROM users WHERE id < 0").unwrap();
+    assert_eq!(empty.to_toon("users"), "users: []");
 }
 
 #[test]
@@ -203,6 +250,11 @@ fn parameters_and_statement_cache() {
         )
         .unwrap();
     }
+    // 50 executions of one INSERT text: parsed once, planned once.
+    let stats = sql.cache_stats();
+    assert_eq!(stats.parses, 2, "{stats:?}");
+    assert_eq!(stats.plans, 2, "{stats:?}");
+    assert_eq!(stats.plan_hits, 49, "{stats:?}");
     let r = sql
         .execute_with_params(
             "SELECT v FROM kv WHERE k = $2 OR k = $1 ORDER BY k",
