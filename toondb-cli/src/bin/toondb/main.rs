@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod sql;
 mod toon;
 
 /// ToonDB: an embedded document database for AI applications and agents.
@@ -19,12 +20,15 @@ struct Cli {
 enum Command {
     /// Convert between JSON and TOON (Token-Oriented Object Notation).
     Toon(toon::ToonArgs),
+    /// Run SQL: an interactive shell, or statements from `-c`, `-f` or standard input.
+    Sql(sql::SqlArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Toon(args) => toon::run(args),
+        Command::Sql(args) => sql::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
