@@ -33,8 +33,12 @@ pub enum SyncMode {
 /// The longest time a commit in [`SyncMode::Normal`] stays in memory only.
 pub const NORMAL_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Default size of the page cache: 64 MiB.
-pub const DEFAULT_CACHE_SIZE: usize = 64 * 1024 * 1024;
+/// Default limit of the page cache: 1 GiB, the same as redb's own default.
+///
+/// It is a limit, not an allocation: pages enter the cache as they are read or written,
+/// so a small database uses little memory. Lower it on memory-constrained hosts; a cache
+/// smaller than the working set sends reads to the operating system's page cache.
+pub const DEFAULT_CACHE_SIZE: usize = 1024 * 1024 * 1024;
 
 /// Options for [`Database::builder`](crate::Database::builder).
 ///
