@@ -3,43 +3,16 @@
 //! the run, usage errors, persistence across invocations, and the line-by-line path a
 //! non-terminal standard input takes.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-fn toondb(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_toondb"))
-        .args(args)
-        .env("TOONDB_HISTORY", "")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn toondb");
-    {
-        let mut input = child.stdin.take().expect("stdin");
-        if let Some(text) = stdin {
-            // A usage error exits before reading: a closed pipe is fine.
-            if let Err(e) = input.write_all(text.as_bytes()) {
-                assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
-            }
-        }
-    }
-    child.wait_with_output().expect("wait for toondb")
-}
+mod common;
+use common::{stderr, stdout, toondb};
 
 fn sql(db: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["sql", "--db", db.to_str().expect("utf-8 path")];
     args.extend_from_slice(extra);
     toondb(&args, Some(""))
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
 }
 
 #[track_caller]

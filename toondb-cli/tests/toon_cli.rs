@@ -3,9 +3,10 @@
 //! error with a non-zero exit, and the official conformance fixtures run
 //! through the command line.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+
+mod common;
+use common::{stderr, stdout, toondb};
 
 use serde_json::{Value, json};
 
@@ -13,34 +14,6 @@ const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../shared/data/toon/fixtures-4.1.1"
 );
-
-fn toondb(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_toondb"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn toondb");
-    {
-        let mut input = child.stdin.take().expect("stdin");
-        if let Some(text) = stdin {
-            // A usage error exits before reading: a closed pipe is fine.
-            if let Err(e) = input.write_all(text.as_bytes()) {
-                assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
-            }
-        }
-    }
-    child.wait_with_output().expect("wait for toondb")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
-}
 
 #[test]
 fn encode_and_decode_through_files_and_stdin() {
