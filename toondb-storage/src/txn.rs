@@ -42,6 +42,16 @@ impl Snapshot {
     }
 
     pub(crate) fn get(&self, ks: &Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        // The hot path of transactional reads: read under the lock, without cloning the
+        // table's `Arc`.
+        let tables = self.tables.lock();
+        if let Some((_, t)) = tables.iter().find(|(k, _)| k == ks) {
+            return match t {
+                Some(table) => table_get(table, key),
+                None => Ok(None),
+            };
+        }
+        drop(tables);
         match self.table(ks)? {
             Some(table) => table_get(&table, key),
             None => Ok(None),
