@@ -95,13 +95,7 @@ pub(crate) fn apply_writes(
     ks: &Keyspace,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 ) -> Result<()> {
-    for (k, v) in writes {
-        match v {
-            Some(v) => txn.put(ks, &k, &v)?,
-            None => txn.delete(ks, &k)?,
-        }
-    }
-    Ok(())
+    Ok(txn.put_many(ks, writes)?)
 }
 
 type Pending = (Vec<u8>, Option<Vec<u8>>);

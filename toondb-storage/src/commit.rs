@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 use redb::Durability;
@@ -69,12 +70,25 @@ struct State {
     log: VecDeque<LoggedCommit>,
     /// Open transactions: snapshot sequence → how many transactions hold it.
     active: BTreeMap<u64, usize>,
+    /// Size of the last group written, and how long writing it took: a new leader that
+    /// finds fewer commits queued than the last group held waits (at most that long, and
+    /// at most `MAX_GATHER`) for the others to arrive, so that concurrent committers keep sharing one
+    /// fsync instead of alternating between a group of one and a group of the rest.
+    last_group: usize,
+    last_apply: Duration,
+    /// Whether a leader is waiting for arrivals (then enqueuers notify it).
+    gathering: bool,
 }
+
+/// The longest a new leader waits for the commits it expects.
+const MAX_GATHER: Duration = Duration::from_micros(500);
 
 /// What a group commit needs from the database: the redb handle and the durability
 /// to commit with.
 pub(crate) struct CommitPipeline {
     state: Mutex<State>,
+    /// Signalled when a commit is queued while a leader gathers a group.
+    arrivals: Condvar,
 }
 
 /// Counters the pipeline reports back to the caller for stats.
@@ -91,6 +105,7 @@ impl CommitPipeline {
                 visible_seq: last_seq,
                 ..State::default()
             }),
+            arrivals: Condvar::new(),
         }
     }
 
@@ -134,6 +149,9 @@ impl CommitPipeline {
             reply: reply.clone(),
         });
         if st.leader_active {
+            if st.gathering {
+                self.arrivals.notify_one();
+            }
             drop(st);
             let mut result = reply.result.lock();
             while result.is_none() {
@@ -145,11 +163,12 @@ impl CommitPipeline {
         }
         st.leader_active = true;
         loop {
-            let group = std::mem::take(&mut st.queue);
-            if group.is_empty() {
+            if st.queue.is_empty() {
                 st.leader_active = false;
                 break;
             }
+            self.gather(&mut st);
+            let group = std::mem::take(&mut st.queue);
             let seq_before = st.last_seq;
             let mut accepted = Vec::with_capacity(group.len());
             for p in group {
@@ -161,9 +180,15 @@ impl CommitPipeline {
             prune(&mut st);
             drop(st);
 
+            let started = Instant::now();
             let outcome = apply_group(db, durability, &accepted);
+            let took = started.elapsed();
 
             st = self.state.lock();
+            if !accepted.is_empty() {
+                st.last_group = accepted.len();
+                st.last_apply = took;
+            }
             match outcome {
                 Ok(stats) => {
                     st.visible_seq = st.last_seq;
@@ -194,6 +219,26 @@ impl CommitPipeline {
         result
             .take()
             .unwrap_or_else(|| Err(Error::Engine("lost commit reply".into())))
+    }
+}
+
+impl CommitPipeline {
+    /// Waits, at most as long as the last group took to write (and at most
+    /// [`MAX_GATHER`]), until as many commits are queued as the last group held: the
+    /// committers answered by that group are on their way back.
+    fn gather(&self, st: &mut parking_lot::MutexGuard<'_, State>) {
+        let expected = st.last_group;
+        if st.queue.len() >= expected {
+            return;
+        }
+        let deadline = Instant::now() + st.last_apply.min(MAX_GATHER);
+        st.gathering = true;
+        while st.queue.len() < expected {
+            if self.arrivals.wait_until(st, deadline).timed_out() {
+                break;
+            }
+        }
+        st.gathering = false;
     }
 }
 

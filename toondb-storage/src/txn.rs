@@ -1,6 +1,7 @@
 //! Snapshots, transactions and scans.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -406,6 +407,50 @@ impl Transaction {
         Ok(())
     }
 
+    /// Buffers many writes to `ks` at once, taking ownership of their keys and values
+    /// (`Some(value)` puts, `None` deletes): the bulk path for layers that collect writes
+    /// before applying them. Every key and value is checked first, so on an error nothing
+    /// of `writes` is buffered.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = toondb_storage::Database::open(dir.path())?;
+    /// let ks = db.keyspace("rows")?;
+    /// let mut txn = db.begin_transaction()?;
+    /// let mut writes = std::collections::BTreeMap::new();
+    /// writes.insert(b"a".to_vec(), Some(b"1".to_vec()));
+    /// writes.insert(b"b".to_vec(), None);
+    /// txn.put_many(&ks, writes)?;
+    /// assert_eq!(txn.get(&ks, b"a")?, Some(b"1".to_vec()));
+    /// txn.commit()?;
+    /// # Ok::<(), toondb_storage::Error>(())
+    /// ```
+    pub fn put_many(
+        &mut self,
+        ks: &Keyspace,
+        writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    ) -> Result<()> {
+        for (k, v) in &writes {
+            check_key(k)?;
+            if let Some(v) = v {
+                check_value(v)?;
+            }
+        }
+        if writes.is_empty() {
+            // No entry for `ks`: a transaction with nothing to write stays read-only.
+            return Ok(());
+        }
+        let mine = self.writes.entry(ks.clone()).or_default();
+        if mine.is_empty() {
+            *mine = writes;
+        } else {
+            // One by one: `BTreeMap::append` rebuilds the whole map, quadratic over many
+            // small batches.
+            mine.extend(writes);
+        }
+        Ok(())
+    }
+
     /// Scans `[start, end)` of `ks` in key order.
     pub fn scan(&self, ks: &Keyspace, start: &[u8], end: &[u8]) -> Result<Scan> {
         self.scan_range(
@@ -452,7 +497,8 @@ impl Transaction {
     /// commits trivially and returns its snapshot's sequence number.
     pub fn commit(mut self) -> Result<u64> {
         self.finished = true;
-        let writes = std::mem::take(&mut self.writes);
+        let mut writes = std::mem::take(&mut self.writes);
+        writes.retain(|_, w| !w.is_empty());
         if writes.is_empty() {
             self.db.pipeline.unregister(self.snapshot_seq);
             self.db.count_commit(true);

@@ -400,3 +400,60 @@ fn lock_holder_child() {
     let mut sink = String::new();
     let _ = std::io::stdin().read_line(&mut sink); // returns when the parent closes stdin
 }
+
+#[test]
+fn put_many_moves_a_batch_in_and_rejects_it_whole() {
+    let (_d, db) = open();
+    let ks = db.keyspace("rows").unwrap();
+    let mut txn = db.begin_transaction().unwrap();
+    txn.put(&ks, b"keep", b"0").unwrap();
+    txn.put(&ks, b"gone", b"0").unwrap();
+    let batch = |pairs: &[(&[u8], Option<&[u8]>)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec)))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    // One oversized value: an error, and nothing of the batch is buffered.
+    let big = vec![0u8; MAX_VALUE_LEN + 1];
+    let bad = batch(&[(b"a", Some(b"1")), (b"z", Some(&big))]);
+    assert!(matches!(
+        txn.put_many(&ks, bad),
+        Err(Error::ValueTooLarge { .. })
+    ));
+    assert_eq!(txn.get(&ks, b"a").unwrap(), None);
+    // A good batch merges into the earlier writes: puts overwrite, `None` deletes.
+    txn.put_many(
+        &ks,
+        batch(&[(b"a", Some(b"1")), (b"gone", None), (b"keep", Some(b"2"))]),
+    )
+    .unwrap();
+    txn.commit().unwrap();
+    let all: Vec<(Vec<u8>, Vec<u8>)> = db
+        .begin_transaction()
+        .unwrap()
+        .scan_prefix(&ks, b"")
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        all,
+        vec![
+            (b"a".to_vec(), b"1".to_vec()),
+            (b"keep".to_vec(), b"2".to_vec())
+        ]
+    );
+}
+
+#[test]
+fn an_empty_batch_leaves_a_transaction_read_only() {
+    let (_d, db) = open();
+    let ks = db.keyspace("rows").unwrap();
+    let before = db.stats().unwrap();
+    let mut txn = db.begin_transaction().unwrap();
+    txn.put_many(&ks, Default::default()).unwrap();
+    let seq = txn.commit().unwrap();
+    // A read-only commit returns its snapshot's sequence and writes nothing.
+    assert_eq!(seq, 0);
+    assert_eq!(db.stats().unwrap().bytes_written, before.bytes_written);
+}
