@@ -614,7 +614,7 @@ pub(crate) fn eval(e: &Expr, row: &[Value], ctx: &mut Ctx<'_>) -> Result<Value> 
                             }
                             SubKind::In => {
                                 let (vals, has_null) = sub_set(&sub.plan, conv.1, ctx)?;
-                                let mut keys = std::collections::HashSet::new();
+                                let mut keys = crate::exec::FastSet::default();
                                 for v in &vals {
                                     let mut k = Vec::new();
                                     encode_key_value(v, &mut k);

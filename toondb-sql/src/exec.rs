@@ -1,6 +1,6 @@
 //! The executor: push-based plan evaluation over storage, and DML/DDL writes.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -14,6 +14,11 @@ use crate::keycode::{
 use crate::kv::StmtKv;
 use crate::plan::{Access, AggCall, AggFunc, Expr, JoinKind, Plan, SetOp, SortKey};
 use crate::value::{Affinity, Value, apply_affinity, compare, to_numeric, truthy};
+
+/// Hash map and set for the executor's encoded keys: foldhash instead of SipHash (the keys
+/// are our own encodings; a join or GROUP BY hashes one per row).
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// Key prefix of table rows: `0x03` + table id (big-endian u32).
 pub(crate) fn table_prefix(id: u32) -> Vec<u8> {
@@ -34,7 +39,7 @@ pub(crate) fn index_prefix(id: u32) -> Vec<u8> {
 pub(crate) enum SubCache {
     Scalar(Value),
     Exists(bool),
-    Set(Arc<(HashSet<Vec<u8>>, bool)>),
+    Set(Arc<(FastSet<Vec<u8>>, bool)>),
 }
 
 /// Execution context of one statement.
@@ -313,10 +318,16 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
                 rrows.push(r);
                 Ok(true)
             })?;
-            let mut table: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+            // Right rows by encoded key, as chains through `next` in input order (no
+            // allocation per distinct key): `heads[key] = (first, last)`.
+            const END: usize = usize::MAX;
+            let mut heads: FastMap<Vec<u8>, (usize, usize)> = FastMap::default();
+            let mut next = vec![END; if keys.is_empty() { 0 } else { rrows.len() }];
+            let mut k = Vec::new();
             if !keys.is_empty() {
+                heads.reserve(rrows.len());
                 'rows: for (i, r) in rrows.iter().enumerate() {
-                    let mut k = Vec::new();
+                    k.clear();
                     for (_, re, conv) in keys {
                         let v = apply_affinity(eval(re, r, ctx)?, conv.1);
                         if v.is_null() {
@@ -324,16 +335,25 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
                         }
                         encode_key_value(&v, &mut k);
                     }
-                    table.entry(k).or_default().push(i);
+                    match heads.get_mut(k.as_slice()) {
+                        Some((_, last)) => {
+                            next[*last] = i;
+                            *last = i;
+                        }
+                        None => {
+                            heads.insert(k.clone(), (i, i));
+                        }
+                    }
                 }
             }
-            let all: Vec<usize> = (0..rrows.len()).collect();
             let nulls = vec![Value::Null; *right_width];
             run(left, ctx, &mut |ctx, l| {
-                let cands: &[usize] = if keys.is_empty() {
-                    &all
+                // The candidate right rows: all of them without equi-join keys, else the
+                // chain of the left row's key (none for a NULL key).
+                let mut cand = if keys.is_empty() {
+                    if rrows.is_empty() { END } else { 0 }
                 } else {
-                    let mut k = Vec::new();
+                    k.clear();
                     let mut null = false;
                     for (le, _, conv) in keys {
                         let v = apply_affinity(eval(le, &l, ctx)?, conv.0);
@@ -344,14 +364,24 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
                         encode_key_value(&v, &mut k);
                     }
                     if null {
-                        &[]
+                        END
                     } else {
-                        table.get(&k).map(Vec::as_slice).unwrap_or(&[])
+                        heads.get(k.as_slice()).map_or(END, |&(first, _)| first)
+                    }
+                };
+                let step = |i: usize| {
+                    if keys.is_empty() {
+                        if i + 1 < rrows.len() { i + 1 } else { END }
+                    } else {
+                        next[i]
                     }
                 };
                 let mut matched = false;
-                for &i in cands {
-                    let mut row = l.clone();
+                while cand != END {
+                    let i = cand;
+                    cand = step(i);
+                    let mut row = Vec::with_capacity(l.len() + rrows[i].len());
+                    row.extend_from_slice(&l);
                     row.extend_from_slice(&rrows[i]);
                     if let Some(on) = on
                         && truthy(&eval(on, &row, ctx)?) != Some(true)
@@ -392,7 +422,7 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
             Ok(true)
         }
         Plan::Distinct { input, width } => {
-            let mut seen = HashSet::new();
+            let mut seen = FastSet::default();
             run(input, ctx, &mut |ctx, r| {
                 let mut k = Vec::new();
                 encode_key(&r[..(*width).min(r.len())], &mut k);
@@ -553,7 +583,7 @@ enum Acc {
 
 struct AggState {
     acc: Acc,
-    seen: Option<HashSet<Vec<u8>>>,
+    seen: Option<FastSet<Vec<u8>>>,
 }
 
 fn new_state(a: &AggCall) -> AggState {
@@ -573,7 +603,7 @@ fn new_state(a: &AggCall) -> AggState {
             AggFunc::GroupConcat => Acc::Concat(None),
         },
         seen: if a.distinct {
-            Some(HashSet::new())
+            Some(FastSet::default())
         } else {
             None
         },
@@ -720,14 +750,15 @@ fn aggregate(
         gvals: Vec<Value>,
         states: Vec<AggState>,
     }
-    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut index: FastMap<Vec<u8>, usize> = FastMap::default();
     let mut groups: Vec<Group> = Vec::new();
+    let mut key = Vec::new();
     run(input, ctx, &mut |ctx, row| {
         let gvals = group
             .iter()
             .map(|e| eval(e, &row, ctx))
             .collect::<Result<Vec<_>>>()?;
-        let mut key = Vec::new();
+        key.clear();
         encode_key(&gvals, &mut key);
         let gi = match index.get(&key) {
             Some(&i) => i,
@@ -738,7 +769,7 @@ fn aggregate(
                     gvals,
                     states: aggs.iter().map(new_state).collect(),
                 });
-                index.insert(key, groups.len() - 1);
+                index.insert(key.clone(), groups.len() - 1);
                 groups.len() - 1
             }
         };
@@ -1035,7 +1066,7 @@ impl<'k, 't> Writer<'k, 't> {
                 entries.push((index_key(ix, &row, &suffix), suffix));
             }
         }
-        let mut seen = HashSet::new();
+        let mut seen = FastSet::default();
         for (k, s) in entries {
             if ix.unique && !seen.insert(k.clone()) {
                 return Err(Error::UniqueViolation {
