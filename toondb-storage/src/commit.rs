@@ -6,7 +6,8 @@
 //! commits made since that transaction's snapshot (first committer wins), assigns
 //! sequence numbers, applies the whole group in one redb write transaction with one
 //! fsync, and hands each caller its result. Callers that queued while a group was being
-//! written form the next group. `Full` durability is not weakened: nobody is answered
+//! written form the next group. Before taking a group, the leader waits briefly (see
+//! [`CommitPipeline::gather`]) for as many committers as the last group held. `Full` durability is not weakened: nobody is answered
 //! before the fsync of the group holding their commit has returned.
 
 use std::collections::{BTreeMap, VecDeque};
