@@ -7,8 +7,9 @@
 //! sequence numbers, applies the whole group in one redb write transaction with one
 //! fsync, and hands each caller its result. Callers that queued while a group was being
 //! written form the next group. Before taking a group, the leader waits briefly (see
-//! [`CommitPipeline::gather`]) for as many committers as the last group held. `Full` durability is not weakened: nobody is answered
-//! before the fsync of the group holding their commit has returned.
+//! [`CommitPipeline::gather`]) for as many committers as the last group held. `Full`
+//! durability is not weakened: nobody is answered before the fsync of the group holding
+//! their commit has returned.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -71,10 +72,10 @@ struct State {
     log: VecDeque<LoggedCommit>,
     /// Open transactions: snapshot sequence → how many transactions hold it.
     active: BTreeMap<u64, usize>,
-    /// Size of the last group written, and how long writing it took: a new leader that
-    /// finds fewer commits queued than the last group held waits (at most that long, and
-    /// at most `MAX_GATHER`) for the others to arrive, so that concurrent committers keep sharing one
-    /// fsync instead of alternating between a group of one and a group of the rest.
+    /// Size of the last group written, and how long writing it took: a leader that finds
+    /// fewer commits queued than the last group held waits (at most that long, and at
+    /// most `MAX_GATHER`) for the others to arrive, so that concurrent committers keep
+    /// sharing one fsync instead of alternating between a few and the rest.
     last_group: usize,
     last_apply: Duration,
     /// Whether a leader is waiting for arrivals (then enqueuers notify it).
@@ -221,9 +222,7 @@ impl CommitPipeline {
             .take()
             .unwrap_or_else(|| Err(Error::Engine("lost commit reply".into())))
     }
-}
 
-impl CommitPipeline {
     /// Waits, at most as long as the last group took to write (and at most
     /// [`MAX_GATHER`]), until as many commits are queued as the last group held: the
     /// committers answered by that group are on their way back.
