@@ -43,10 +43,6 @@ impl BuildScratch {
         self.candidates.clear();
         self.top.clear();
     }
-    #[inline]
-    fn visit(&mut self, slot: u32) -> bool {
-        self.visited.visit(slot)
-    }
 }
 
 thread_local! {
@@ -163,8 +159,8 @@ impl Builder<'_> {
     fn search_layer(&self, q: u32, ep: u32, ep_d: f32, level: usize, s: &mut BuildScratch) {
         let qv = self.vector(q);
         s.reset(self.levels.len());
-        s.visit(ep);
-        s.visit(q);
+        s.visited.visit(ep);
+        s.visited.visit(q);
         let first = Cand { d: ep_d, slot: ep };
         s.candidates.push(MinCand(first));
         s.top.push(first);
@@ -180,7 +176,7 @@ impl Builder<'_> {
                 if i + 1 < n {
                     prefetch(self.vector(buf[i + 1]));
                 }
-                if !s.visit(nb) {
+                if !s.visited.visit(nb) {
                     continue;
                 }
                 let d = self.metric.raw(qv, self.vector(nb));

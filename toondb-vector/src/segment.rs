@@ -95,10 +95,6 @@ impl Scratch {
         self.candidates.clear();
         self.results.clear();
     }
-    #[inline]
-    fn visit(&mut self, slot: u32) -> bool {
-        self.visited.visit(slot)
-    }
 }
 
 thread_local! {
@@ -351,7 +347,7 @@ impl Segment {
             }
         }
         scratch.reset(n);
-        scratch.visit(cur);
+        scratch.visited.visit(cur);
         let first = Cand {
             d: cur_d,
             slot: cur,
@@ -375,7 +371,7 @@ impl Segment {
                 if let Some(&next) = links.get(i + 1) {
                     prefetch(self.vector(next));
                 }
-                if !scratch.visit(nb) {
+                if !scratch.visited.visit(nb) {
                     continue;
                 }
                 let d = metric.raw(q, self.vector(nb));
