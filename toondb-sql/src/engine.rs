@@ -60,8 +60,20 @@ fn backoff(attempt: u32) {
     std::thread::sleep(std::time::Duration::from_micros(base + jitter));
 }
 
+/// A catalog version token (empty before the first DDL).
+type Token = Arc<[u8]>;
+
 /// A bound statement, the catalog version it was bound against, and its parameter count.
-type CachedPlan = (Vec<u8>, Arc<Stmt>, usize);
+type CachedPlan = (Token, Arc<Stmt>, usize);
+
+/// The catalog one transaction reads, remembered between its statements so that each
+/// statement does not read the catalog version again. The transaction's snapshot never
+/// changes, so the catalog only changes by the transaction's own DDL, which clears it.
+#[derive(Default)]
+pub(crate) struct TxnCatalog {
+    txn_id: Option<u64>,
+    current: Option<(Token, Arc<Catalog>)>,
+}
 
 struct Prepared {
     ast: Vec<ast::Statement>,
@@ -91,8 +103,10 @@ struct Inner {
     counters: Counters,
     db: Database,
     ks: Keyspace,
-    catalogs: Mutex<HashMap<Vec<u8>, Arc<Catalog>>>,
+    catalogs: Mutex<HashMap<Token, Arc<Catalog>>>,
     stmts: Mutex<HashMap<String, Arc<Prepared>>>,
+    /// The catalog of the last caller-owned transaction run through `execute_in`.
+    external: Mutex<TxnCatalog>,
 }
 
 /// The SQL engine over one [`Database`]: cheap to clone, `Send + Sync`. Holds the catalog
@@ -167,6 +181,7 @@ impl SqlEngine {
                 ks,
                 catalogs: Mutex::new(HashMap::new()),
                 stmts: Mutex::new(HashMap::new()),
+                external: Mutex::new(TxnCatalog::default()),
             }),
         })
     }
@@ -192,7 +207,8 @@ impl SqlEngine {
         let mut attempt = 0;
         loop {
             let mut txn = self.inner.db.begin_transaction()?;
-            let err = match self.run_prepared(&mut txn, &prepared, params) {
+            let mut cat = TxnCatalog::default();
+            let err = match self.run_prepared(&mut txn, &prepared, params, &mut cat) {
                 Ok(r) => match txn.commit() {
                     Ok(_) => return Ok(r),
                     Err(e) => Error::from(e),
@@ -218,7 +234,12 @@ impl SqlEngine {
         sql: &str,
         params: &[Value],
     ) -> Result<SqlResult> {
-        with_stack_for(sql, || self.execute_in_inner(txn, sql, params))
+        with_stack_for(sql, || {
+            let mut known = std::mem::take(&mut *lock(&self.inner.external));
+            let result = self.execute_in_inner(txn, sql, params, &mut known);
+            *lock(&self.inner.external) = known;
+            result
+        })
     }
 
     fn execute_in_inner(
@@ -226,6 +247,7 @@ impl SqlEngine {
         txn: &mut Transaction,
         sql: &str,
         params: &[Value],
+        known: &mut TxnCatalog,
     ) -> Result<SqlResult> {
         let prepared = self.prepare(sql)?;
         if prepared.ast.iter().any(is_txn_control) {
@@ -234,7 +256,7 @@ impl SqlEngine {
                     .into(),
             });
         }
-        self.run_prepared(txn, &prepared, params)
+        self.run_prepared(txn, &prepared, params, known)
     }
 
     /// A session: runs statements with `BEGIN`/`COMMIT`/`ROLLBACK` support.
@@ -242,6 +264,7 @@ impl SqlEngine {
         Session {
             engine: self.clone(),
             txn: None,
+            catalog: TxnCatalog::default(),
         }
     }
 
@@ -277,8 +300,27 @@ impl SqlEngine {
         Ok(p)
     }
 
-    fn load_catalog(&self, txn: &Transaction) -> Result<(Vec<u8>, Arc<Catalog>)> {
-        let token = txn.get(&self.inner.ks, META_VERSION)?.unwrap_or_default();
+    fn load_catalog(
+        &self,
+        txn: &Transaction,
+        known: &mut TxnCatalog,
+    ) -> Result<(Token, Arc<Catalog>)> {
+        if known.txn_id == Some(txn.id())
+            && let Some((token, cat)) = &known.current
+        {
+            return Ok((token.clone(), cat.clone()));
+        }
+        let found = self.read_catalog(txn)?;
+        known.txn_id = Some(txn.id());
+        known.current = Some(found.clone());
+        Ok(found)
+    }
+
+    fn read_catalog(&self, txn: &Transaction) -> Result<(Token, Arc<Catalog>)> {
+        let token: Token = txn
+            .get(&self.inner.ks, META_VERSION)?
+            .unwrap_or_default()
+            .into();
         if let Some(c) = lock(&self.inner.catalogs).get(&token) {
             return Ok((token, c.clone()));
         }
@@ -300,11 +342,12 @@ impl SqlEngine {
         txn: &mut Transaction,
         p: &Prepared,
         params: &[Value],
+        known: &mut TxnCatalog,
     ) -> Result<SqlResult> {
         let mut last = SqlResult::default();
         let single = p.ast.len() == 1;
         for st in &p.ast {
-            let (token, catalog) = self.load_catalog(txn)?;
+            let (token, catalog) = self.load_catalog(txn, known)?;
             let cached = if single {
                 lock(&p.plan)
                     .as_ref()
@@ -344,7 +387,7 @@ impl SqlEngine {
                     params.len()
                 )));
             }
-            last = self.exec_stmt(txn, &catalog, &stmt, params)?;
+            last = self.exec_stmt(txn, &catalog, &stmt, params, known)?;
         }
         Ok(last)
     }
@@ -355,10 +398,14 @@ impl SqlEngine {
         catalog: &Catalog,
         stmt: &Stmt,
         params: &[Value],
+        known: &mut TxnCatalog,
     ) -> Result<SqlResult> {
         let mut kv = StmtKv::new(txn, &self.inner.ks);
         let result = exec_on(&mut kv, catalog, stmt, params)?;
         let writes = kv.into_writes();
+        if writes.contains_key(META_VERSION) {
+            known.current = None;
+        }
         apply_writes(txn, &self.inner.ks, writes)?;
         Ok(result)
     }
@@ -651,6 +698,7 @@ fn exec_on(
 pub struct Session {
     engine: SqlEngine,
     txn: Option<Transaction>,
+    catalog: TxnCatalog,
 }
 
 impl std::fmt::Debug for Session {
@@ -681,7 +729,9 @@ impl Session {
         let prepared = self.engine.prepare(sql)?;
         if prepared.ast.len() == 1 && !is_txn_control(&prepared.ast[0]) {
             return match &mut self.txn {
-                Some(txn) => self.engine.run_prepared(txn, &prepared, params),
+                Some(txn) => self
+                    .engine
+                    .run_prepared(txn, &prepared, params, &mut self.catalog),
                 None => self.engine.autocommit(sql, params),
             };
         }
@@ -724,7 +774,10 @@ impl Session {
                 other => {
                     let text = other.to_string();
                     match &mut self.txn {
-                        Some(txn) => self.engine.execute_in_inner(txn, &text, params)?,
+                        Some(txn) => {
+                            self.engine
+                                .execute_in_inner(txn, &text, params, &mut self.catalog)?
+                        }
                         None => self.engine.autocommit(&text, params)?,
                     }
                 }

@@ -64,6 +64,97 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// End of a hash-join chain.
+const END: usize = usize::MAX;
+
+/// The build side of a hash join: per join key, the first and last right row with that
+/// key (the rows in between are chained through a `next` array, in input order).
+enum JoinHeads {
+    /// One join key whose values so far are all integers (or integral reals): hashed as
+    /// `i64`, with no encoding and no key allocation.
+    Int(FastMap<i64, (usize, usize)>),
+    /// The general case: keys in their order-preserving encoding, under which equal SQL
+    /// values (such as `1` and `1.0`) encode equally.
+    Encoded(FastMap<Vec<u8>, (usize, usize)>),
+}
+
+/// The integer a key value equals, if any: SQL compares `2` and `2.0` as equal.
+fn int_key(v: &Value) -> Option<i64> {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    match v {
+        Value::Integer(i) => Some(*i),
+        Value::Real(r) if r.fract() == 0.0 && *r >= -LIMIT && *r < LIMIT => Some(*r as i64),
+        _ => None,
+    }
+}
+
+impl JoinHeads {
+    fn new(single_key: bool) -> JoinHeads {
+        if single_key {
+            JoinHeads::Int(FastMap::default())
+        } else {
+            JoinHeads::Encoded(FastMap::default())
+        }
+    }
+
+    fn is_int(&self) -> bool {
+        matches!(self, JoinHeads::Int(_))
+    }
+
+    fn reserve(&mut self, n: usize) {
+        match self {
+            JoinHeads::Int(m) => m.reserve(n),
+            JoinHeads::Encoded(m) => m.reserve(n),
+        }
+    }
+
+    /// Appends right row `i` to the chain of its key: `key` is the (single) key value,
+    /// `encoded` the encoding of the whole key.
+    fn link(&mut self, key: &Value, encoded: &[u8], i: usize, next: &mut [usize]) {
+        if let JoinHeads::Int(m) = self
+            && int_key(key).is_none()
+        {
+            // A text, blob or fractional key: switch to encoded keys for good.
+            let mut enc = FastMap::default();
+            enc.reserve(next.len());
+            for (x, chain) in m.drain() {
+                let mut k = Vec::new();
+                encode_key_value(&Value::Integer(x), &mut k);
+                enc.insert(k, chain);
+            }
+            *self = JoinHeads::Encoded(enc);
+        }
+        let slot = match self {
+            JoinHeads::Int(m) => m.get_mut(&int_key(key).unwrap_or_default()),
+            JoinHeads::Encoded(m) => m.get_mut(encoded),
+        };
+        match slot {
+            Some((_, last)) => {
+                next[*last] = i;
+                *last = i;
+            }
+            None => match self {
+                JoinHeads::Int(m) => {
+                    m.insert(int_key(key).unwrap_or_default(), (i, i));
+                }
+                JoinHeads::Encoded(m) => {
+                    m.insert(encoded.to_vec(), (i, i));
+                }
+            },
+        }
+    }
+
+    /// The first right row whose key equals the left row's (`key`, or `encoded` for the
+    /// general case), or [`END`].
+    fn first(&self, key: &Value, encoded: &[u8]) -> usize {
+        let found = match self {
+            JoinHeads::Int(m) => int_key(key).and_then(|x| m.get(&x)),
+            JoinHeads::Encoded(m) => m.get(encoded),
+        };
+        found.map_or(END, |&(first, _)| first)
+    }
+}
+
 /// Where rows go: returns Ok(false) to stop the producer.
 pub(crate) type Sink<'s> = dyn FnMut(&mut Ctx<'_>, Vec<Value>) -> Result<bool> + 's;
 
@@ -219,10 +310,10 @@ fn scan(
         };
         let mut key = tprefix;
         key.extend_from_slice(&k);
-        let Some(bytes) = kv.get(&key)? else {
+        let Some(row) = kv.get_with(&key, decode_row)? else {
             return Ok(true);
         };
-        let row = pad_row(decode_row(&bytes)?, table);
+        let row = pad_row(row?, table);
         if let Some(f) = filter
             && truthy(&eval(f, &row, ctx)?) != Some(true)
         {
@@ -234,17 +325,20 @@ fn scan(
     let Some(ranges) = access_ranges(access, &range_prefix, ctx)? else {
         return Ok(true);
     };
+    let mut row_key = tprefix.clone();
     for (lo, hi) in ranges {
-        let it = kv.scan(as_ref_bound(&lo), as_ref_bound(&hi), false)?;
-        for item in it {
-            let (k, v) = item?;
-            let (key, bytes) = match ix {
-                None => (k, v),
+        let go_on = kv.scan_with(as_ref_bound(&lo), as_ref_bound(&hi), false, |k, v| {
+            let row = match ix {
+                None => {
+                    row_key.clear();
+                    row_key.extend_from_slice(k);
+                    decode_row(v)?
+                }
                 Some(_) => {
-                    let mut rk = tprefix.clone();
-                    rk.extend_from_slice(&v);
-                    match kv.get(&rk)? {
-                        Some(b) => (rk, b),
+                    row_key.truncate(tprefix.len());
+                    row_key.extend_from_slice(v);
+                    match kv.get_with(&row_key, decode_row)? {
+                        Some(row) => row?,
                         None => {
                             return Err(Error::Corrupt {
                                 message: format!(
@@ -256,16 +350,18 @@ fn scan(
                     }
                 }
             };
-            let row = pad_row(decode_row(&bytes)?, table);
+            let row = pad_row(row, table);
             if let Some(f) = filter
                 && truthy(&eval(f, &row, ctx)?) != Some(true)
             {
-                continue;
+                return Ok(true);
             }
-            ctx.current_key = key;
-            if !sink(ctx, row)? {
-                return Ok(false);
-            }
+            ctx.current_key.clear();
+            ctx.current_key.extend_from_slice(&row_key);
+            sink(ctx, row)
+        })?;
+        if !go_on {
+            return Ok(false);
         }
     }
     Ok(true)
@@ -318,32 +414,24 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
                 rrows.push(r);
                 Ok(true)
             })?;
-            // Right rows by encoded key, as chains through `next` in input order (no
-            // allocation per distinct key): `heads[key] = (first, last)`.
-            const END: usize = usize::MAX;
-            let mut heads: FastMap<Vec<u8>, (usize, usize)> = FastMap::default();
+            // Right rows by join key, as chains through `next` in input order (no
+            // allocation per distinct key).
             let mut next = vec![END; if keys.is_empty() { 0 } else { rrows.len() }];
+            let mut heads = JoinHeads::new(keys.len() == 1);
             let mut k = Vec::new();
             if !keys.is_empty() {
                 heads.reserve(rrows.len());
                 'rows: for (i, r) in rrows.iter().enumerate() {
                     k.clear();
+                    let mut key = Value::Null;
                     for (_, re, conv) in keys {
-                        let v = apply_affinity(eval(re, r, ctx)?, conv.1);
-                        if v.is_null() {
+                        key = apply_affinity(eval(re, r, ctx)?, conv.1);
+                        if key.is_null() {
                             continue 'rows;
                         }
-                        encode_key_value(&v, &mut k);
+                        encode_key_value(&key, &mut k);
                     }
-                    match heads.get_mut(k.as_slice()) {
-                        Some((_, last)) => {
-                            next[*last] = i;
-                            *last = i;
-                        }
-                        None => {
-                            heads.insert(k.clone(), (i, i));
-                        }
-                    }
+                    heads.link(&key, &k, i, &mut next);
                 }
             }
             let nulls = vec![Value::Null; *right_width];
@@ -354,19 +442,20 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
                     if rrows.is_empty() { END } else { 0 }
                 } else {
                     k.clear();
-                    let mut null = false;
+                    let mut key = Value::Null;
                     for (le, _, conv) in keys {
-                        let v = apply_affinity(eval(le, &l, ctx)?, conv.0);
-                        if v.is_null() {
-                            null = true;
+                        key = apply_affinity(eval(le, &l, ctx)?, conv.0);
+                        if key.is_null() {
                             break;
                         }
-                        encode_key_value(&v, &mut k);
+                        if !heads.is_int() {
+                            encode_key_value(&key, &mut k);
+                        }
                     }
-                    if null {
+                    if key.is_null() {
                         END
                     } else {
-                        heads.get(k.as_slice()).map_or(END, |&(first, _)| first)
+                        heads.first(&key, &k)
                     }
                 };
                 let step = |i: usize| {
@@ -973,7 +1062,7 @@ impl<'k, 't> Writer<'k, 't> {
         key.extend_from_slice(&suffix);
         // Conflicts: primary key, then each unique index.
         let mut victims: Vec<Vec<u8>> = Vec::new();
-        if !table.pk.is_empty() && self.kv.get(&key)?.is_some() {
+        if !table.pk.is_empty() && self.kv.contains(&key)? {
             match conflict {
                 Conflict::Abort => {
                     return Err(Error::UniqueViolation {

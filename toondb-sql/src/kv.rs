@@ -34,6 +34,19 @@ impl<'t> StmtKv<'t> {
         Ok(self.txn.get(self.ks, key)?)
     }
 
+    /// Like [`StmtKv::get`], handing the value to `f` borrowed instead of copying it.
+    pub(crate) fn get_with<T>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
+        if let Some(w) = self.writes.get(key) {
+            return Ok(w.as_deref().map(f));
+        }
+        Ok(self.txn.get_with(self.ks, key, f)?)
+    }
+
+    /// Whether `key` holds a value.
+    pub(crate) fn contains(&self, key: &[u8]) -> Result<bool> {
+        Ok(self.get_with(key, |_| ())?.is_some())
+    }
+
     pub(crate) fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.writes.insert(key, Some(value));
     }
@@ -45,6 +58,33 @@ impl<'t> StmtKv<'t> {
     /// The buffered writes, to apply to the transaction once the statement succeeded.
     pub(crate) fn into_writes(self) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
         self.writes
+    }
+
+    /// Calls `f` with each pair between the bounds, in order, as [`StmtKv::scan`] would
+    /// yield them, until `f` returns `Ok(false)` (then returns `Ok(false)`). Pairs are
+    /// borrowed, not copied, when this statement has buffered no writes.
+    pub(crate) fn scan_with(
+        &self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        reverse: bool,
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<bool> {
+        if !self.writes.is_empty() {
+            for pair in self.scan(lower, upper, reverse)? {
+                let (k, v) = pair?;
+                if !f(&k, &v)? {
+                    return Ok(false);
+                }
+            }
+            return Ok(true);
+        }
+        let order = if reverse {
+            ScanOrder::Reverse
+        } else {
+            ScanOrder::Forward
+        };
+        self.txn.scan_range_with(self.ks, lower, upper, order, f)
     }
 
     /// Ordered scan of `[lower, upper]` bounds, merging buffered writes over storage.

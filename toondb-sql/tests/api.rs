@@ -280,6 +280,64 @@ fn parameters_and_statement_cache() {
     assert_eq!(after.rows[0].get(2), Some(&Value::Integer(5)));
 }
 
+/// Each transaction reads its own catalog: DDL inside a transaction is seen by that
+/// transaction's later statements (the engine remembers a catalog per transaction and
+/// forgets it on the transaction's own DDL), and not by a transaction that began earlier.
+#[test]
+fn ddl_inside_a_transaction_is_seen_by_it_alone() {
+    let (_d, db, sql) = open();
+    sql.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)")
+        .unwrap();
+    let mut a = db.begin_transaction().unwrap();
+    let mut b = db.begin_transaction().unwrap();
+    let run = |txn: &mut toondb_storage::Transaction, q: &str| sql.execute_in(txn, q, &[]);
+    run(&mut a, "INSERT INTO t VALUES (1, 10)").unwrap();
+    run(&mut a, "ALTER TABLE t ADD COLUMN w TEXT DEFAULT 'x'").unwrap();
+    run(&mut a, "INSERT INTO t VALUES (2, 20, 'y')").unwrap();
+    run(&mut a, "CREATE TABLE u (k INTEGER)").unwrap();
+    run(&mut a, "INSERT INTO u VALUES (5)").unwrap();
+    // `b` began before `a`'s DDL: its catalog has neither `w` nor `u`.
+    assert!(run(&mut b, "INSERT INTO t VALUES (3, 30, 'z')").is_err());
+    assert!(matches!(
+        run(&mut b, "SELECT * FROM u"),
+        Err(Error::UnknownTable { .. })
+    ));
+    run(&mut b, "INSERT INTO t VALUES (3, 30)").unwrap();
+    // Back in `a`, after `b` ran: `a` still sees its own schema.
+    let r = run(&mut a, "SELECT w FROM t ORDER BY id").unwrap();
+    assert_eq!(
+        r.rows
+            .iter()
+            .map(|r| r.values()[0].clone())
+            .collect::<Vec<_>>(),
+        [Value::Text("x".into()), Value::Text("y".into())]
+    );
+    a.commit().unwrap();
+    drop(b);
+    assert_eq!(
+        sql.execute("SELECT count(*) FROM u").unwrap().scalar(),
+        Some(&Value::Integer(1))
+    );
+
+    // A session: DDL inside BEGIN is used by the next statements, gone after ROLLBACK.
+    let mut s = sql.session();
+    s.execute("BEGIN").unwrap();
+    s.execute("CREATE TABLE v (x INTEGER)").unwrap();
+    s.execute("INSERT INTO v VALUES (1)").unwrap();
+    s.execute("DROP TABLE v").unwrap();
+    assert!(matches!(
+        s.execute("INSERT INTO v VALUES (2)"),
+        Err(Error::UnknownTable { .. })
+    ));
+    s.execute("CREATE TABLE v (x INTEGER, y INTEGER)").unwrap();
+    s.execute("INSERT INTO v VALUES (2, 3)").unwrap();
+    s.execute("ROLLBACK").unwrap();
+    assert!(matches!(
+        s.execute("SELECT * FROM v"),
+        Err(Error::UnknownTable { .. })
+    ));
+}
+
 #[test]
 fn sql_and_kv_writes_share_a_storage_transaction() {
     let (_d, db, sql) = open();

@@ -53,7 +53,14 @@ pub(crate) struct Inner {
     flusher: Mutex<Option<JoinHandle<()>>>,
     pub(crate) pipeline: CommitPipeline,
     kv: Keyspace,
-    next_txn_id: AtomicU64,
+}
+
+/// Transaction ids: one counter for the process, so that an id names one transaction
+/// even across several open databases.
+static NEXT_TXN_ID: AtomicU64 = AtomicU64::new(1);
+
+fn next_txn_id() -> u64 {
+    NEXT_TXN_ID.fetch_add(1, Ordering::Relaxed)
 }
 
 /// What the background flusher shares with the handles.
@@ -146,7 +153,6 @@ impl Database {
                 flusher: Mutex::new(flusher),
                 pipeline: CommitPipeline::new(last_seq),
                 kv: Keyspace::new(KV_KEYSPACE)?,
-                next_txn_id: AtomicU64::new(1),
             }),
         })
     }
@@ -179,7 +185,7 @@ impl Database {
             let seq = read_seq(&read)?;
             Ok((Snapshot::new(read), seq))
         })?;
-        let id = self.inner.next_txn_id.fetch_add(1, Ordering::Relaxed);
+        let id = next_txn_id();
         Ok(Transaction::new(self.inner.clone(), id, snapshot, seq))
     }
 
@@ -274,7 +280,7 @@ impl Database {
             .entry(ks.clone())
             .or_default()
             .insert(key.to_vec(), value.map(<[u8]>::to_vec));
-        let id = self.inner.next_txn_id.fetch_add(1, Ordering::Relaxed);
+        let id = next_txn_id();
         self.inner.commit(id, None, writes)
     }
 

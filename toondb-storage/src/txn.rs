@@ -42,19 +42,26 @@ impl Snapshot {
         Ok(table)
     }
 
-    pub(crate) fn get(&self, ks: &Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    /// Calls `f` with the value of `key` (borrowed from the page) and returns what it
+    /// returns; `None` when the key is absent.
+    pub(crate) fn get_with<T>(
+        &self,
+        ks: &Keyspace,
+        key: &[u8],
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> Result<Option<T>> {
         // The hot path of transactional reads: read under the lock, without cloning the
         // table's `Arc`.
         let tables = self.tables.lock();
         if let Some((_, t)) = tables.iter().find(|(k, _)| k == ks) {
             return match t {
-                Some(table) => table_get(table, key),
+                Some(table) => table_get_with(table, key, f),
                 None => Ok(None),
             };
         }
         drop(tables);
         match self.table(ks)? {
-            Some(table) => table_get(&table, key),
+            Some(table) => table_get_with(&table, key, f),
             None => Ok(None),
         }
     }
@@ -123,10 +130,15 @@ fn open_table(read: &redb::ReadTransaction, ks: &Keyspace) -> Result<Option<Redb
 }
 
 fn table_get(table: &RedbTable, key: &[u8]) -> Result<Option<Vec<u8>>> {
-    Ok(table
-        .get(key)
-        .map_err(Error::engine)?
-        .map(|v| v.value().to_vec()))
+    table_get_with(table, key, <[u8]>::to_vec)
+}
+
+fn table_get_with<T>(
+    table: &RedbTable,
+    key: &[u8],
+    f: impl FnOnce(&[u8]) -> T,
+) -> Result<Option<T>> {
+    Ok(table.get(key).map_err(Error::engine)?.map(|v| f(v.value())))
 }
 
 /// One read of the latest commit, without building a [`Snapshot`].
@@ -375,15 +387,39 @@ impl Transaction {
 
     /// Reads `key` in `ks`: the transaction's own write if it made one, else the snapshot.
     pub fn get(&self, ks: &Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.get_with(ks, key, <[u8]>::to_vec)
+    }
+
+    /// Reads `key` in `ks` like [`get`](Transaction::get), but hands the value to `f`
+    /// borrowed instead of copying it out, and returns what `f` returns (`None` when the
+    /// key is absent): the path for callers that decode or only test a value.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = toondb_storage::Database::open(dir.path())?;
+    /// let ks = db.keyspace("rows")?;
+    /// db.put_in(&ks, b"k", b"hello")?;
+    /// let txn = db.begin_transaction()?;
+    /// assert_eq!(txn.get_with(&ks, b"k", |v| v.len())?, Some(5));
+    /// assert_eq!(txn.get_with(&ks, b"missing", |v| v.len())?, None);
+    /// # Ok::<(), toondb_storage::Error>(())
+    /// ```
+    pub fn get_with<T>(
+        &self,
+        ks: &Keyspace,
+        key: &[u8],
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> Result<Option<T>> {
         self.db.count_query();
-        let value = match self.writes.get(ks).and_then(|w| w.get(key)) {
-            Some(own) => own.clone(),
-            None => self.snapshot.get(ks, key)?,
+        let db = &self.db;
+        let counted = |v: &[u8]| {
+            db.count_read(key.len() + v.len());
+            f(v)
         };
-        if let Some(v) = &value {
-            self.db.count_read(key.len() + v.len());
+        match self.writes.get(ks).and_then(|w| w.get(key)) {
+            Some(own) => Ok(own.as_deref().map(counted)),
+            None => self.snapshot.get_with(ks, key, counted),
         }
-        Ok(value)
     }
 
     /// Buffers a write of `value` under `key` in `ks`.
@@ -489,6 +525,78 @@ impl Transaction {
         debug_assert!(overlay.iter().all(|(k, _)| in_range(k, lower, upper)));
         self.snapshot
             .scan(&self.db, ks, lower, upper, order, overlay)
+    }
+
+    /// Calls `f` with each key-value pair of `ks` between the bounds, in `order`, as
+    /// [`scan_range`](Transaction::scan_range) would yield them (this transaction's own
+    /// writes included), until `f` returns `Ok(false)` or an error. Returns `Ok(false)`
+    /// when `f` stopped the scan. Unlike a [`Scan`], the pairs are borrowed from the
+    /// storage page for the call: nothing is copied per pair when the transaction has no
+    /// writes of its own in the range, the bulk path for layers that decode every pair.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = toondb_storage::Database::open(dir.path())?;
+    /// # use std::ops::Bound;
+    /// let ks = db.keyspace("rows")?;
+    /// db.put_in(&ks, b"a", b"1")?;
+    /// db.put_in(&ks, b"b", b"22")?;
+    /// let mut txn = db.begin_transaction()?;
+    /// txn.put(&ks, b"c", b"333")?;
+    /// let mut total = 0;
+    /// txn.scan_range_with(&ks, Bound::Unbounded, Bound::Unbounded,
+    ///     toondb_storage::ScanOrder::Forward, |_key, value| {
+    ///         total += value.len();
+    ///         Ok::<bool, toondb_storage::Error>(true)
+    ///     })?;
+    /// assert_eq!(total, 6);
+    /// # Ok::<(), toondb_storage::Error>(())
+    /// ```
+    pub fn scan_range_with<E, F>(
+        &self,
+        ks: &Keyspace,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        order: ScanOrder,
+        mut f: F,
+    ) -> std::result::Result<bool, E>
+    where
+        E: From<Error>,
+        F: FnMut(&[u8], &[u8]) -> std::result::Result<bool, E>,
+    {
+        let own_writes = !range_is_empty(lower, upper)
+            && self
+                .writes
+                .get(ks)
+                .is_some_and(|w| w.range::<[u8], _>((lower, upper)).next().is_some());
+        if own_writes {
+            for pair in self.scan_range(ks, lower, upper, order)? {
+                let (k, v) = pair?;
+                if !f(&k, &v)? {
+                    return Ok(false);
+                }
+            }
+            return Ok(true);
+        }
+        self.db.count_query();
+        let Some(mut range) = self.snapshot.range(ks, lower, upper)? else {
+            return Ok(true);
+        };
+        loop {
+            let next = match order {
+                ScanOrder::Forward => range.next(),
+                ScanOrder::Reverse => range.next_back(),
+            };
+            let Some(pair) = next else {
+                return Ok(true);
+            };
+            let (k, v) = pair.map_err(Error::engine)?;
+            let (k, v) = (k.value(), v.value());
+            self.db.count_read(k.len() + v.len());
+            if !f(k, v)? {
+                return Ok(false);
+            }
+        }
     }
 
     /// Commits: checks for write-write conflicts, applies every write in one redb

@@ -233,6 +233,80 @@ fn scans_see_own_writes_merged_in_order() {
     assert_eq!(db.scan(b"a", b"z").unwrap().count(), 5);
 }
 
+/// The borrowing scan and get agree with the copying ones: over the snapshot alone, with
+/// the transaction's own writes in range, in both orders, and when the callback stops.
+#[test]
+fn borrowing_scans_and_gets_agree_with_copying_ones() {
+    use std::ops::Bound::{self, Excluded, Included, Unbounded};
+    use toondb_storage::ScanOrder;
+    let (_d, db) = open();
+    let kv = db.kv_keyspace();
+    for k in ["a", "c", "e", "g"] {
+        db.put(k.as_bytes(), k.to_uppercase().as_bytes()).unwrap();
+    }
+    let mut txn = db.begin_transaction().unwrap();
+    let collect = |txn: &toondb_storage::Transaction,
+                   lo: Bound<&[u8]>,
+                   hi: Bound<&[u8]>,
+                   order: ScanOrder,
+                   stop_after: usize| {
+        let mut seen = Vec::new();
+        let done = txn
+            .scan_range_with(&kv, lo, hi, order, |k, v| {
+                seen.push((k.to_vec(), v.to_vec()));
+                Ok::<bool, Error>(seen.len() < stop_after)
+            })
+            .unwrap();
+        let copied: Vec<_> = txn
+            .scan_range(&kv, lo, hi, order)
+            .unwrap()
+            .map(Result::unwrap)
+            .take(stop_after)
+            .collect();
+        assert_eq!(seen, copied, "{lo:?}..{hi:?} {order:?}");
+        (seen.len(), done)
+    };
+    let forward = ScanOrder::Forward;
+    let reverse = ScanOrder::Reverse;
+    // Snapshot only (no own writes yet).
+    assert_eq!(collect(&txn, Unbounded, Unbounded, forward, 99), (4, true));
+    assert_eq!(collect(&txn, Unbounded, Unbounded, reverse, 99), (4, true));
+    assert_eq!(collect(&txn, Unbounded, Unbounded, forward, 2), (2, false));
+    assert_eq!(
+        collect(&txn, Excluded(b"a"), Included(b"e"), forward, 99),
+        (2, true)
+    );
+    assert_eq!(
+        collect(&txn, Included(b"e"), Excluded(b"a"), forward, 99),
+        (0, true)
+    );
+    // Own writes: one shadows, one hides, one adds.
+    txn.put(&kv, b"c", b"mine").unwrap();
+    txn.delete(&kv, b"e").unwrap();
+    txn.put(&kv, b"f", b"mine").unwrap();
+    assert_eq!(collect(&txn, Unbounded, Unbounded, forward, 99), (4, true));
+    assert_eq!(collect(&txn, Unbounded, Unbounded, reverse, 99), (4, true));
+    assert_eq!(collect(&txn, Unbounded, Unbounded, reverse, 1), (1, false));
+    // Own writes outside the range leave the borrowing path in use.
+    assert_eq!(
+        collect(&txn, Included(b"g"), Unbounded, forward, 99),
+        (1, true)
+    );
+    // Callback errors come back as they are.
+    let err = txn
+        .scan_range_with(&kv, Unbounded, Unbounded, forward, |_, _| {
+            Err::<bool, _>(Error::InvalidArgument("stop".into()))
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(m) if m == "stop"));
+    // get_with: own write, own delete, snapshot, missing.
+    let len = |k: &[u8]| txn.get_with(&kv, k, |v| v.to_vec()).unwrap();
+    assert_eq!(len(b"c"), Some(b"mine".to_vec()));
+    assert_eq!(len(b"e"), None);
+    assert_eq!(len(b"g"), Some(b"G".to_vec()));
+    assert_eq!(len(b"zz"), None);
+}
+
 #[test]
 fn abort_drop_and_closure_errors_discard_writes() {
     let (_d, db) = open();
