@@ -22,16 +22,21 @@ pub(crate) type FastSet<K> = std::collections::HashSet<K, foldhash::fast::Random
 
 /// Key prefix of table rows: `0x03` + table id (big-endian u32).
 pub(crate) fn table_prefix(id: u32) -> Vec<u8> {
-    let mut p = vec![0x03];
+    key_with_prefix(0x03, id)
+}
+
+/// A key buffer that starts with `tag` and `id`, with room for the rest of a typical key
+/// (so that appending to it does not reallocate).
+fn key_with_prefix(tag: u8, id: u32) -> Vec<u8> {
+    let mut p = Vec::with_capacity(64);
+    p.push(tag);
     p.extend_from_slice(&id.to_be_bytes());
     p
 }
 
 /// Key prefix of index entries: `0x04` + index id (big-endian u32).
 pub(crate) fn index_prefix(id: u32) -> Vec<u8> {
-    let mut p = vec![0x04];
-    p.extend_from_slice(&id.to_be_bytes());
-    p
+    key_with_prefix(0x04, id)
 }
 
 /// A cached result of an uncorrelated subquery.
@@ -565,25 +570,27 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
                 }
                 return run(right, ctx, sink);
             }
+            // Rows equal under SQL comparison (`4` and `4.0`) are one row; as in SQLite,
+            // the row kept is the last one seen (a later insert into its temporary index
+            // replaces an equal key): of both inputs for UNION, of the left one for
+            // INTERSECT and EXCEPT.
             let mut l: BTreeMap<Vec<u8>, Vec<Value>> = BTreeMap::new();
             run(left, ctx, &mut |_, r| {
                 let mut k = Vec::new();
                 encode_key(&r, &mut k);
-                l.entry(k).or_insert(r);
+                l.insert(k, r);
                 Ok(true)
             })?;
             let mut rset: BTreeMap<Vec<u8>, Vec<Value>> = BTreeMap::new();
             run(right, ctx, &mut |_, r| {
                 let mut k = Vec::new();
                 encode_key(&r, &mut k);
-                rset.entry(k).or_insert(r);
+                rset.insert(k, r);
                 Ok(true)
             })?;
             let out: Vec<Vec<Value>> = match op {
                 SetOp::Union => {
-                    for (k, v) in rset {
-                        l.entry(k).or_insert(v);
-                    }
+                    l.extend(rset);
                     l.into_values().collect()
                 }
                 SetOp::Except => l
@@ -923,7 +930,7 @@ pub(crate) struct Writer<'k, 't> {
 
 /// A row's storage key suffix (after the table prefix) and full key.
 fn row_key_suffix(table: &Table, row: &[Value], rowid: Option<i64>) -> Vec<u8> {
-    let mut k = Vec::new();
+    let mut k = Vec::with_capacity(32);
     if table.pk.is_empty() {
         encode_key_value(&Value::Integer(rowid.unwrap_or(0)), &mut k);
     } else {

@@ -222,7 +222,10 @@ impl Writer {
 
 /// Encodes a row (all column values in declared order).
 pub(crate) fn encode_row(values: &[Value]) -> Vec<u8> {
-    let mut w = Writer::new();
+    // Room for a typical row (short values), so that encoding it does not reallocate.
+    let mut w = Writer {
+        buf: Vec::with_capacity(8 + 16 * values.len()),
+    };
     w.varint(values.len() as u64);
     for v in values {
         w.value(v);

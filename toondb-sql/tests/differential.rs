@@ -263,12 +263,20 @@ impl Gen {
             let on = if kind == "CROSS JOIN" {
                 String::new()
             } else {
+                // Join keys of any type, half the time of matching types, so that the
+                // hash join meets integer, real and text keys and mixed affinities.
+                let lty = [Ty::Int, Ty::Int, Ty::Real, Ty::Text][self.rng.random_range(0..4)];
+                let rty = if self.rng.random() {
+                    lty
+                } else {
+                    [Ty::Int, Ty::Real, Ty::Text][self.rng.random_range(0..3)]
+                };
                 let l = self
-                    .col(&scope[..1], Some(Ty::Int))
+                    .col(&scope[..1], Some(lty))
                     .map(|c| c.0)
                     .unwrap_or("1".into());
                 let r = self
-                    .col(&scope[1..], Some(Ty::Int))
+                    .col(&scope[1..], Some(rty))
                     .map(|c| c.0)
                     .unwrap_or("1".into());
                 let extra = if self.rng.random_ratio(1, 3) {
@@ -528,6 +536,20 @@ fn check_case(seed: u64, out: &mut Outcome) {
                     .map(|row| row.values().iter().map(from_ours).collect())
                     .collect();
                 let mut exp = expected;
+                // Which of two equal rows (`3` and `3.0`) a de-duplicating compound select
+                // keeps depends on scan order (both engines keep the last one seen), and
+                // ours differs from SQLite's for tables keyed by a non-integer primary key
+                // (key order against rowid order): compare those results as numbers.
+                let dedup = sql.contains(" INTERSECT ")
+                    || sql.contains(" EXCEPT ")
+                    || sql.matches(" UNION ").count() > sql.matches(" UNION ALL ").count();
+                if dedup {
+                    for v in got.iter_mut().chain(exp.iter_mut()).flatten() {
+                        if let V::Int(i) = *v {
+                            *v = V::Real(i as f64);
+                        }
+                    }
+                }
                 let ordered = sql.contains("ORDER BY");
                 if !ordered {
                     got.sort_by_key(|r| sort_key(r));
