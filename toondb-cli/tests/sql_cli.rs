@@ -340,3 +340,40 @@ fn stdin_script_runs_statements_spread_across_lines() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains(".frobnicate"), "{}", stderr(&out));
 }
+
+#[test]
+fn tables_and_schema_commands_show_the_sessions_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let d = db.to_str().unwrap();
+    let script = "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE);\n\
+                  CREATE INDEX users_email ON users (email);\n\
+                  BEGIN;\n\
+                  CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT DEFAULT '');\n\
+                  .tables\n\
+                  .schema users\n\
+                  ROLLBACK;\n\
+                  .tables\n";
+    let out = toondb(&["sql", "--db", d], Some(script));
+    // Inside the transaction, its own CREATE TABLE shows; after ROLLBACK it is gone.
+    assert_eq!(
+        ok(&out),
+        "notes\nusers\n\
+         CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, UNIQUE (email));\n\
+         CREATE INDEX users_email ON users (email);\n\
+         users\n"
+    );
+    let out = toondb(&["sql", "--db", d], Some(".schema\n"));
+    assert_eq!(
+        ok(&out),
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, UNIQUE (email));\n\
+         CREATE INDEX users_email ON users (email);\n"
+    );
+    let out = toondb(&["sql", "--db", d], Some(".schema nope\n"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no such table: nope"),
+        "{}",
+        stderr(&out)
+    );
+}

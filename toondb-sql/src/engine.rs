@@ -268,6 +268,31 @@ impl SqlEngine {
         }
     }
 
+    /// The schema as of the latest commit: every table and index, each with the SQL that
+    /// creates it (see [`SchemaObject`](crate::SchemaObject)), tables in name order, each
+    /// followed by its indexes.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = toondb_storage::Database::open(dir.path())?;
+    /// let sql = toondb_sql::SqlEngine::new(&db)?;
+    /// sql.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, email TEXT UNIQUE)")?;
+    /// sql.execute("CREATE INDEX t_email ON t (email)")?;
+    /// let schema = sql.schema()?;
+    /// assert_eq!(
+    ///     schema[0].sql.as_deref(),
+    ///     Some("CREATE TABLE t (id INTEGER PRIMARY KEY, email TEXT, UNIQUE (email))")
+    /// );
+    /// assert_eq!(schema[1].sql, None); // made by the UNIQUE constraint
+    /// assert_eq!(schema[2].sql.as_deref(), Some("CREATE INDEX t_email ON t (email)"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn schema(&self) -> Result<Vec<crate::SchemaObject>> {
+        let txn = self.inner.db.begin_transaction()?;
+        let (_, catalog) = self.read_catalog(&txn)?;
+        Ok(crate::schema::objects(&catalog))
+    }
+
     /// How often statements were parsed, planned, or run from the plan cache.
     pub fn cache_stats(&self) -> CacheStats {
         let c = &self.inner.counters;
@@ -713,6 +738,18 @@ impl Session {
     /// True between `BEGIN` and `COMMIT`/`ROLLBACK`.
     pub fn in_transaction(&self) -> bool {
         self.txn.is_some()
+    }
+
+    /// The schema as this session sees it: inside a transaction, with the transaction's own
+    /// DDL; else as of the latest commit (see [`SqlEngine::schema`]).
+    pub fn schema(&mut self) -> Result<Vec<crate::SchemaObject>> {
+        match &self.txn {
+            Some(txn) => {
+                let (_, catalog) = self.engine.load_catalog(txn, &mut self.catalog)?;
+                Ok(crate::schema::objects(&catalog))
+            }
+            None => self.engine.schema(),
+        }
     }
 
     /// Runs `sql` (one or more statements); returns the last statement's result.

@@ -48,6 +48,7 @@ mod keycode;
 mod kv;
 mod plan;
 mod result;
+mod schema;
 mod value;
 
 /// Arrow, as re-exported by datafusion-common (the type of [`SqlResult::to_record_batch`]).
@@ -55,4 +56,5 @@ pub use datafusion_common::arrow;
 pub use engine::{CacheStats, SQL_KEYSPACE, Session, SqlEngine};
 pub use error::{Error, ErrorCode, Location, Result};
 pub use result::{Row, SqlResult};
+pub use schema::{ObjectKind, SchemaObject};
 pub use value::Value;

@@ -18,7 +18,7 @@ use anyhow::{Context, Result, anyhow};
 use clap::{Args, ValueEnum};
 use serde_json::Value as Json;
 use toondb::Database;
-use toondb::sql::{Session, SqlResult, Value};
+use toondb::sql::{ObjectKind, SchemaObject, Session, SqlResult, Value};
 use toondb::toon::EncodeOptions;
 
 /// `toondb sql ...`
@@ -105,6 +105,8 @@ Commands:
   .help            this text
   .format FORMAT   output format: table, json, toon or csv
   .timer on|off    print the time each statement takes
+  .tables          list the tables
+  .schema [TABLE]  the statements that create every table and index (or TABLE's)
   .quit / .exit    leave (Ctrl-D too); Ctrl-C cancels the current input
 ";
 
@@ -322,6 +324,32 @@ impl<W: Write> Shell<W> {
                     "off" => false,
                     _ => return Err(anyhow!(".timer takes on or off")),
                 });
+                Ok(DotOutcome::Continue)
+            }
+            (".tables", None) => {
+                for o in self.session.schema()? {
+                    if o.kind == ObjectKind::Table {
+                        writeln!(self.out, "{}", o.name)?;
+                    }
+                }
+                self.out.flush()?;
+                Ok(DotOutcome::Continue)
+            }
+            (".schema", table) => {
+                let schema = self.session.schema()?;
+                let wanted =
+                    |o: &SchemaObject| table.is_none_or(|t| o.table.eq_ignore_ascii_case(t));
+                if let Some(t) = table
+                    && !schema.iter().any(wanted)
+                {
+                    return Err(anyhow!("no such table: {t}"));
+                }
+                for o in schema.iter().filter(|o| wanted(o)) {
+                    if let Some(sql) = &o.sql {
+                        writeln!(self.out, "{sql};")?;
+                    }
+                }
+                self.out.flush()?;
                 Ok(DotOutcome::Continue)
             }
             _ => Err(anyhow!("unknown or malformed command {line:?}; see .help")),
