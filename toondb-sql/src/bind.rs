@@ -99,6 +99,35 @@ pub(crate) struct Binder<'a> {
     /// Number of parameters the statement needs.
     pub(crate) param_count: usize,
     depth: usize,
+    /// Common table expressions in scope, outermost first; a WITH clause pushes its own
+    /// for the query it belongs to.
+    ctes: Vec<Arc<CteDef>>,
+    /// The recursive CTE whose recursive SELECT is being bound.
+    recursive: Option<RecursiveRef>,
+    /// Work tables handed out so far (one per recursive CTE reference).
+    next_work: usize,
+    /// How many queries deep binding is (a subquery or derived table adds one).
+    query_depth: usize,
+}
+
+/// One `name [(columns)] AS (query)` of a WITH clause.
+struct CteDef {
+    name: String,
+    columns: Vec<String>,
+    query: ast::Query,
+}
+
+/// The recursive CTE being bound: references to it from its recursive SELECT read the
+/// work table `id`, which holds one row at a time when the plan runs.
+struct RecursiveRef {
+    /// Its position in `Binder::ctes`.
+    cte: usize,
+    id: usize,
+    /// The query depth of the recursive SELECT: a reference from deeper (a subquery) is an
+    /// error, as in SQLite.
+    depth: usize,
+    cols: Vec<(String, Affinity, Option<String>)>,
+    references: usize,
 }
 
 const MAX_DEPTH: usize = 400;
@@ -237,6 +266,10 @@ impl<'a> Binder<'a> {
             next_param: 0,
             param_count: 0,
             depth: 0,
+            ctes: Vec::new(),
+            recursive: None,
+            next_work: 0,
+            query_depth: 0,
         }
     }
 
@@ -699,9 +732,211 @@ impl<'a> Binder<'a> {
     // Queries
 
     fn bind_query(&mut self, q: &ast::Query) -> Result<SelectOut> {
-        if q.with.is_some() {
-            return Err(Error::unsupported("WITH (common table expressions)"));
+        let outer_ctes = self.ctes.len();
+        if let Some(with) = &q.with {
+            let mut names: Vec<String> = Vec::new();
+            for cte in &with.cte_tables {
+                let name = cte.alias.name.value.clone();
+                if names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+                    self.ctes.truncate(outer_ctes);
+                    return Err(Error::invalid(format!("duplicate WITH table name: {name}")));
+                }
+                if cte.from.is_some() {
+                    self.ctes.truncate(outer_ctes);
+                    return Err(Error::unsupported("WITH ... FROM"));
+                }
+                names.push(name.clone());
+                self.ctes.push(Arc::new(CteDef {
+                    name,
+                    columns: cte
+                        .alias
+                        .columns
+                        .iter()
+                        .map(|c| c.name.value.clone())
+                        .collect(),
+                    query: (*cte.query).clone(),
+                }));
+            }
         }
+        self.query_depth += 1;
+        let out = self.bind_query_body(q);
+        self.query_depth -= 1;
+        self.ctes.truncate(outer_ctes);
+        out
+    }
+
+    /// Finds the innermost CTE in scope named like the single-part `name`.
+    fn find_cte(&self, name: &ast::ObjectName) -> Option<usize> {
+        let [ast::ObjectNamePart::Identifier(id)] = name.0.as_slice() else {
+            return None;
+        };
+        self.ctes
+            .iter()
+            .rposition(|c| c.name.eq_ignore_ascii_case(&id.value))
+    }
+
+    /// Binds a reference to CTE `i` in a FROM clause: the recursive CTE's work table from
+    /// inside its own recursive SELECT, else the CTE's query, expanded like a derived
+    /// table. The query sees only the CTEs defined before it (and, when recursive, itself).
+    fn bind_cte_reference(&mut self, i: usize) -> Result<SelectOut> {
+        let def = self.ctes[i].clone();
+        if let Some(r) = self.recursive.as_mut().filter(|r| r.cte == i) {
+            if self.query_depth != r.depth {
+                return Err(Error::invalid(format!(
+                    "recursive reference in a subquery: {}",
+                    def.name
+                )));
+            }
+            r.references += 1;
+            if r.references > 1 {
+                return Err(Error::invalid(format!(
+                    "multiple references to recursive table: {}",
+                    def.name
+                )));
+            }
+            return Ok(SelectOut {
+                plan: Plan::WorkTable { id: r.id },
+                names: r.cols.iter().map(|c| c.0.clone()).collect(),
+                affs: r.cols.iter().map(|c| c.1).collect(),
+                decls: r.cols.iter().map(|c| c.2.clone()).collect(),
+            });
+        }
+        let later = self.ctes.split_off(i + 1);
+        let out = if self.is_recursive(&def) {
+            self.bind_recursive_cte(i, &def)
+        } else {
+            let me = self.ctes.pop();
+            let out = self
+                .bind_query(&def.query)
+                .map_err(|e| circular(e, &def.name));
+            self.ctes.extend(me);
+            out
+        };
+        self.ctes.extend(later);
+        let mut out = out?;
+        if !def.columns.is_empty() {
+            if def.columns.len() != out.names.len() {
+                return Err(Error::invalid(format!(
+                    "table {} has {} values for {} columns",
+                    def.name,
+                    out.names.len(),
+                    def.columns.len()
+                )));
+            }
+            out.names = def.columns.clone();
+        }
+        Ok(out)
+    }
+
+    /// Whether `def` is a recursive CTE: a compound `initial UNION [ALL] recursive` whose
+    /// query names the CTE itself.
+    fn is_recursive(&self, def: &CteDef) -> bool {
+        let compound = matches!(
+            def.query.body.as_ref(),
+            ast::SetExpr::SetOperation {
+                op: ast::SetOperator::Union,
+                ..
+            }
+        );
+        compound && ast::visit_relations(&def.query, |rel| {
+            let named = matches!(
+                rel.0.as_slice(),
+                [ast::ObjectNamePart::Identifier(id)] if id.value.eq_ignore_ascii_case(&def.name)
+            );
+            if named {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        })
+        .is_break()
+    }
+
+    /// Binds `initial UNION [ALL] recursive` (with the query's LIMIT/OFFSET) as a
+    /// [`Plan::Recursive`]: the initial SELECT cannot see the CTE; the recursive one reads
+    /// it as a work table of one row.
+    fn bind_recursive_cte(&mut self, i: usize, def: &CteDef) -> Result<SelectOut> {
+        let ast::SetExpr::SetOperation {
+            left,
+            right,
+            set_quantifier,
+            ..
+        } = def.query.body.as_ref()
+        else {
+            return Err(Error::invalid(format!(
+                "recursive CTE {} is not a UNION",
+                def.name
+            )));
+        };
+        if def.query.order_by.is_some() {
+            return Err(Error::unsupported(
+                "ORDER BY in a recursive common table expression",
+            ));
+        }
+        let me = self.ctes.pop();
+        let initial = self.bind_set_expr(left).map_err(|e| circular(e, &def.name));
+        self.ctes.extend(me);
+        let initial = initial?;
+        let id = self.next_work;
+        self.next_work += 1;
+        let names: Vec<String> = if def.columns.is_empty() {
+            initial.names.clone()
+        } else {
+            def.columns.clone()
+        };
+        let cols = names
+            .iter()
+            .zip(initial.affs.iter().zip(&initial.decls))
+            .map(|(n, (a, d))| (n.clone(), *a, d.clone()))
+            .collect();
+        let outer = self.recursive.replace(RecursiveRef {
+            cte: i,
+            id,
+            depth: self.query_depth,
+            cols,
+            references: 0,
+        });
+        let step = self.bind_set_expr(right);
+        let references = self.recursive.as_ref().map_or(0, |r| r.references);
+        self.recursive = outer;
+        let step = step?;
+        let union_all = matches!(set_quantifier, ast::SetQuantifier::All);
+        if step.names.len() != initial.names.len() {
+            return Err(Error::invalid(format!(
+                "SELECTs to the left and right of UNION{} do not have the same number of result columns",
+                if union_all { " ALL" } else { "" }
+            )));
+        }
+        let plan = if references == 0 {
+            // The name only appears in a nested scope that shadows it: a plain compound.
+            Plan::SetOp {
+                op: if union_all {
+                    SetOp::UnionAll
+                } else {
+                    SetOp::Union
+                },
+                left: Box::new(initial.plan),
+                right: Box::new(step.plan),
+            }
+        } else {
+            Plan::Recursive {
+                id,
+                initial: Box::new(initial.plan),
+                step: Box::new(step.plan),
+                union_all,
+            }
+        };
+        let mut out = SelectOut {
+            plan,
+            names: initial.names,
+            affs: initial.affs,
+            decls: initial.decls,
+        };
+        self.bind_limit(&def.query, &mut out)?;
+        Ok(out)
+    }
+
+    fn bind_query_body(&mut self, q: &ast::Query) -> Result<SelectOut> {
         if q.fetch.is_some() || !q.locks.is_empty() {
             return Err(Error::unsupported("FETCH / FOR UPDATE"));
         }
@@ -711,22 +946,6 @@ impl<'a> Binder<'a> {
                 ast::OrderByKind::Expressions(v) => v.clone(),
                 ast::OrderByKind::All(_) => return Err(Error::unsupported("ORDER BY ALL")),
             },
-        };
-        let (limit, offset) = match &q.limit_clause {
-            None => (None, None),
-            Some(ast::LimitClause::LimitOffset {
-                limit,
-                offset,
-                limit_by,
-            }) => {
-                if !limit_by.is_empty() {
-                    return Err(Error::unsupported("LIMIT BY"));
-                }
-                (limit.clone(), offset.as_ref().map(|o| o.value.clone()))
-            }
-            Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => {
-                (Some(limit.clone()), Some(offset.clone()))
-            }
         };
         let mut out = match q.body.as_ref() {
             ast::SetExpr::Select(s) => self.bind_select(s, &order)?,
@@ -767,25 +986,39 @@ impl<'a> Binder<'a> {
                 o
             }
         };
-        if limit.is_some() || offset.is_some() {
-            let bind_const = |b: &mut Self, e: &Option<ast::Expr>| -> Result<Option<Expr>> {
-                match e {
-                    None => Ok(None),
-                    Some(e) => {
-                        let x = b.bind_expr_no_scope(e)?;
-                        Ok(Some(x))
-                    }
+        self.bind_limit(q, &mut out)?;
+        Ok(out)
+    }
+
+    /// Wraps `out`'s plan in the LIMIT / OFFSET of `q`, if it has them.
+    fn bind_limit(&mut self, q: &ast::Query, out: &mut SelectOut) -> Result<()> {
+        let (limit, offset) = match &q.limit_clause {
+            None => return Ok(()),
+            Some(ast::LimitClause::LimitOffset {
+                limit,
+                offset,
+                limit_by,
+            }) => {
+                if !limit_by.is_empty() {
+                    return Err(Error::unsupported("LIMIT BY"));
                 }
-            };
-            let l = bind_const(self, &limit)?;
-            let o = bind_const(self, &offset)?;
+                (limit.as_ref(), offset.as_ref().map(|o| &o.value))
+            }
+            Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => {
+                (Some(limit), Some(offset))
+            }
+        };
+        let limit = limit.map(|e| self.bind_expr_no_scope(e)).transpose()?;
+        let offset = offset.map(|e| self.bind_expr_no_scope(e)).transpose()?;
+        if limit.is_some() || offset.is_some() {
+            let input = std::mem::replace(&mut out.plan, Plan::Values { rows: Vec::new() });
             out.plan = Plan::Limit {
-                input: Box::new(out.plan),
-                limit: l,
-                offset: o,
+                input: Box::new(input),
+                limit,
+                offset,
             };
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Binds an expression that may not reference the current row (LIMIT, VALUES): an
@@ -870,6 +1103,14 @@ impl<'a> Binder<'a> {
                 if args.is_some() {
                     return Err(Error::unsupported("table-valued functions"));
                 }
+                if let Some(i) = self.find_cte(name) {
+                    let out = self.bind_cte_reference(i)?;
+                    let a = alias
+                        .as_ref()
+                        .map(|a| a.name.value.clone())
+                        .unwrap_or_else(|| self.ctes[i].name.clone());
+                    return Ok(derived(out, &a));
+                }
                 let t = self.table(name)?;
                 let a = alias
                     .as_ref()
@@ -910,18 +1151,7 @@ impl<'a> Binder<'a> {
                     .as_ref()
                     .map(|a| a.name.value.clone())
                     .unwrap_or_default();
-                let cols = out
-                    .names
-                    .iter()
-                    .zip(out.affs.iter().zip(out.decls.iter()))
-                    .map(|(n, (aff, d))| ScopeCol {
-                        table: norm(&a),
-                        name: n.clone(),
-                        aff: *aff,
-                        decl: d.clone(),
-                    })
-                    .collect();
-                Ok((out.plan, cols))
+                Ok(derived(out, &a))
             }
             ast::TableFactor::NestedJoin { .. } => Err(Error::unsupported("parenthesized joins")),
             other => Err(Error::unsupported(format!("FROM item {other}"))),
@@ -2281,6 +2511,32 @@ fn rewrite_children(e: Expr, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
             else_: else_.map(|x| b(x, f)),
         },
         Expr::Func(func, args) => Expr::Func(func, args.into_iter().map(&mut *f).collect()),
+        other => other,
+    }
+}
+
+/// A bound subquery as a FROM item named `alias`: its plan and its columns.
+fn derived(out: SelectOut, alias: &str) -> (Plan, Vec<ScopeCol>) {
+    let cols = out
+        .names
+        .iter()
+        .zip(out.affs.iter().zip(out.decls.iter()))
+        .map(|(n, (aff, d))| ScopeCol {
+            table: norm(alias),
+            name: n.clone(),
+            aff: *aff,
+            decl: d.clone(),
+        })
+        .collect();
+    (out.plan, cols)
+}
+
+/// A CTE that names itself outside a recursive UNION: SQLite's "circular reference".
+fn circular(e: Error, cte: &str) -> Error {
+    match e {
+        Error::UnknownTable { table, .. } if table.eq_ignore_ascii_case(cte) => {
+            Error::invalid(format!("circular reference: {cte}"))
+        }
         other => other,
     }
 }

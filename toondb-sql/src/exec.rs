@@ -55,6 +55,10 @@ pub(crate) struct Ctx<'a> {
     pub(crate) subs: HashMap<usize, SubCache>,
     /// The storage key of the row most recently produced by a Scan.
     pub(crate) current_key: Vec<u8>,
+    /// The current row of each recursive CTE's work table, by id.
+    pub(crate) work: HashMap<usize, Vec<Value>>,
+    /// The most rows one recursive CTE may produce ([`MAX_RECURSIVE_ROWS`]).
+    pub(crate) recursive_limit: usize,
 }
 
 impl<'a> Ctx<'a> {
@@ -65,6 +69,8 @@ impl<'a> Ctx<'a> {
             outer: Vec::new(),
             subs: HashMap::new(),
             current_key: Vec::new(),
+            work: HashMap::new(),
+            recursive_limit: MAX_RECURSIVE_ROWS,
         }
     }
 }
@@ -563,6 +569,19 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
             })?;
             Ok(r || stopped_by_us)
         }
+        Plan::Recursive {
+            id,
+            initial,
+            step,
+            union_all,
+        } => recursive(*id, initial, step, *union_all, ctx, sink),
+        Plan::WorkTable { id } => match ctx.work.get(id) {
+            Some(row) => {
+                let row = row.clone();
+                sink(ctx, row)
+            }
+            None => Err(Error::invalid("recursive table read outside its CTE")),
+        },
         Plan::SetOp { op, left, right } => {
             if *op == SetOp::UnionAll {
                 if !run(left, ctx, sink)? {
@@ -612,6 +631,58 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
             Ok(true)
         }
     }
+}
+
+/// The most rows a recursive CTE may produce: past it the query fails instead of filling
+/// memory (a recursion without a stopping condition or a LIMIT never ends in SQLite).
+pub(crate) const MAX_RECURSIVE_ROWS: usize = 10_000_000;
+
+/// Runs a recursive CTE (see [`Plan::Recursive`]): a FIFO queue of produced rows, each
+/// becoming the work table's one row for a run of `step`, as SQLite does.
+fn recursive(
+    id: usize,
+    initial: &Plan,
+    step: &Plan,
+    union_all: bool,
+    ctx: &mut Ctx<'_>,
+    sink: &mut Sink<'_>,
+) -> Result<bool> {
+    let mut seen: FastSet<Vec<u8>> = FastSet::default();
+    let mut queue: std::collections::VecDeque<Vec<Value>> = std::collections::VecDeque::new();
+    let mut produced = 0usize;
+    let mut batch: Vec<Vec<Value>> = Vec::new();
+    let mut emit = |ctx: &mut Ctx<'_>, row: Vec<Value>, batch: &mut Vec<Vec<Value>>| {
+        if !union_all {
+            let mut k = Vec::new();
+            encode_key(&row, &mut k);
+            if !seen.insert(k) {
+                return Ok(true);
+            }
+        }
+        produced += 1;
+        if produced > ctx.recursive_limit {
+            return Err(Error::invalid(format!(
+                "a recursive common table expression produced more than {} rows; \
+                 add a stopping condition or a LIMIT",
+                ctx.recursive_limit
+            )));
+        }
+        batch.push(row.clone());
+        sink(ctx, row)
+    };
+    let mut go_on = run(initial, ctx, &mut |ctx, row| emit(ctx, row, &mut batch))?;
+    queue.extend(batch.drain(..));
+    while go_on && let Some(row) = queue.pop_front() {
+        let outer = ctx.work.insert(id, row);
+        let r = run(step, ctx, &mut |ctx, row| emit(ctx, row, &mut batch));
+        match outer {
+            Some(o) => ctx.work.insert(id, o),
+            None => ctx.work.remove(&id),
+        };
+        go_on = r?;
+        queue.extend(batch.drain(..));
+    }
+    Ok(go_on)
 }
 
 fn limit_value(e: &Expr, ctx: &mut Ctx<'_>, what: &str) -> Result<i64> {
@@ -1202,6 +1273,41 @@ impl<'k, 't> Writer<'k, 't> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Binds `sql` against an empty catalog and runs it with a recursive-row limit.
+    fn run_query(sql: &str, recursive_limit: usize) -> Result<Vec<Vec<Value>>> {
+        let ast = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::SQLiteDialect {}, sql)
+            .map_err(|e| Error::invalid(e.to_string()))?;
+        let catalog = crate::catalog::Catalog::default();
+        let stmt = crate::bind::Binder::new(&catalog).bind_statement(&ast[0])?;
+        let crate::bind::Stmt::Query { plan, .. } = stmt else {
+            return Err(Error::invalid("not a query"));
+        };
+        let mut ctx = Ctx::new(None, &[]);
+        ctx.recursive_limit = recursive_limit;
+        let mut rows = Vec::new();
+        run(&plan, &mut ctx, &mut |_, r| {
+            rows.push(r);
+            Ok(true)
+        })?;
+        Ok(rows)
+    }
+
+    #[test]
+    fn an_endless_recursive_cte_stops_at_the_row_limit() {
+        let endless =
+            "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT x FROM r";
+        let err = run_query(endless, 1000).unwrap_err();
+        assert!(err.to_string().contains("more than 1000 rows"), "{err}");
+        // Below the limit, and with a LIMIT, it runs to the end.
+        let rows = run_query(&format!("{endless} LIMIT 1000"), 1000).unwrap();
+        assert_eq!(rows.len(), 1000);
+        assert_eq!(rows[999], vec![Value::Integer(1000)]);
+        // UNION counts distinct rows only: a cycle of 3 values ends by itself.
+        let cycle =
+            "WITH RECURSIVE r(x) AS (SELECT 0 UNION SELECT (x + 1) % 3 FROM r) SELECT x FROM r";
+        assert_eq!(run_query(cycle, 3).unwrap().len(), 3);
+    }
 
     #[test]
     fn int_keys_decode() {

@@ -512,6 +512,20 @@ pub(crate) enum Plan {
         left: Box<Plan>,
         right: Box<Plan>,
     },
+    /// A recursive CTE, run as SQLite runs it: the `initial` rows go to the output and to a
+    /// queue; each row taken from the queue is made the one row of work table `id`, and
+    /// `step` (which reads that work table) runs once for it, its rows going to the output
+    /// and the queue in turn. Without `union_all`, rows already produced are dropped.
+    Recursive {
+        id: usize,
+        initial: Box<Plan>,
+        step: Box<Plan>,
+        union_all: bool,
+    },
+    /// The current row of a recursive CTE's work table.
+    WorkTable {
+        id: usize,
+    },
 }
 
 fn key_columns(table: &Table, index: Option<usize>) -> (&[usize], String) {
@@ -642,6 +656,18 @@ impl Plan {
                 left.explain(depth + 1, out);
                 right.explain(depth + 1, out);
             }
+            Plan::Recursive {
+                id,
+                initial,
+                step,
+                union_all,
+            } => {
+                let all = if *union_all { " ALL" } else { "" };
+                out.push(format!("{pad}RECURSIVE UNION{all} (work table {id})"));
+                initial.explain(depth + 1, out);
+                step.explain(depth + 1, out);
+            }
+            Plan::WorkTable { id } => out.push(format!("{pad}SCAN WORK TABLE {id}")),
         }
     }
 }
