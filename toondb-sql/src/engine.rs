@@ -547,12 +547,12 @@ fn exec_on(
             uniques,
             if_not_exists,
         } => {
-            if catalog.table(&table.name).is_some() {
+            if let Some(kind) = catalog.object_kind(&table.name) {
                 if *if_not_exists {
                     return Ok(SqlResult::default());
                 }
                 return Err(Error::AlreadyExists {
-                    kind: "table",
+                    kind,
                     name: table.name.clone(),
                 });
             }
@@ -577,6 +577,12 @@ fn exec_on(
         }
         Stmt::DropTable { name, if_exists } => {
             let Some(t) = catalog.table(name).cloned() else {
+                if let Some(v) = catalog.view(name) {
+                    return Err(Error::invalid(format!(
+                        "use DROP VIEW to delete view {}",
+                        v.name
+                    )));
+                }
                 if *if_exists {
                     return Ok(SqlResult::default());
                 }
@@ -592,6 +598,42 @@ fn exec_on(
             }
             let mut cat = catalog.clone();
             cat.tables.remove(&norm(&t.name));
+            save_catalog(kv, &cat);
+            Ok(SqlResult::default())
+        }
+        Stmt::CreateView {
+            view,
+            if_not_exists,
+        } => {
+            if let Some(kind) = catalog.object_kind(&view.name) {
+                if *if_not_exists {
+                    return Ok(SqlResult::default());
+                }
+                return Err(Error::AlreadyExists {
+                    kind,
+                    name: view.name.clone(),
+                });
+            }
+            let mut cat = catalog.clone();
+            cat.views.insert(norm(&view.name), Arc::new(view.clone()));
+            save_catalog(kv, &cat);
+            Ok(SqlResult::default())
+        }
+        Stmt::DropView { name, if_exists } => {
+            let Some(v) = catalog.view(name) else {
+                if let Some(t) = catalog.table(name) {
+                    return Err(Error::invalid(format!(
+                        "use DROP TABLE to delete table {}",
+                        t.name
+                    )));
+                }
+                if *if_exists {
+                    return Ok(SqlResult::default());
+                }
+                return Err(Error::UnknownView { view: name.clone() });
+            };
+            let mut cat = catalog.clone();
+            cat.views.remove(&norm(&v.name));
             save_catalog(kv, &cat);
             Ok(SqlResult::default())
         }
