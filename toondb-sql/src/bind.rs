@@ -663,7 +663,8 @@ impl<'a> Binder<'a> {
         self.expanding.push(v.name.clone());
         let out = self.bind_view_query(&query);
         self.expanding.pop();
-        let mut out = out?;
+        // Positions inside the view's stored text mean nothing to the statement's author.
+        let mut out = out.map_err(without_location)?;
         out.names = view_column_names(&v.name, &v.columns, std::mem::take(&mut out.names))?;
         Ok(out)
     }
@@ -2340,6 +2341,31 @@ fn flatten_from<'q>(
         flatten_from(&j.relation, &[], k, c, out)?;
     }
     Ok(())
+}
+
+/// Drops the text position from an error (one found in a view's stored SELECT).
+fn without_location(e: Error) -> Error {
+    match e {
+        Error::Syntax { message, .. } => Error::Syntax {
+            message,
+            location: None,
+        },
+        Error::UnknownTable { table, .. } => Error::UnknownTable {
+            table,
+            location: None,
+        },
+        Error::UnknownColumn { column, table, .. } => Error::UnknownColumn {
+            column,
+            table,
+            location: None,
+        },
+        Error::AmbiguousColumn { column, tables, .. } => Error::AmbiguousColumn {
+            column,
+            tables,
+            location: None,
+        },
+        other => other,
+    }
 }
 
 fn cannot_modify_view(name: &str) -> String {

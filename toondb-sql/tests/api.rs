@@ -579,6 +579,19 @@ fn view_errors_are_typed_and_name_the_object() {
         }
         e => panic!("{e:?}"),
     }
+    // An error inside a view's stored SELECT carries no position (it would be a position
+    // in the view's text, not in the statement).
+    sql.execute(
+        "CREATE TABLE gone (g INTEGER); CREATE VIEW gv AS SELECT g FROM gone; DROP TABLE gone",
+    )
+    .unwrap();
+    match sql.execute("SELECT * FROM gv").unwrap_err() {
+        Error::UnknownTable { table, location } => {
+            assert_eq!(table, "gone");
+            assert_eq!(location, None);
+        }
+        e => panic!("{e:?}"),
+    }
     match sql.execute("SELECT 1 IN ids AND )").unwrap_err() {
         Error::Syntax {
             location: Some(l), ..
