@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use sqlparser::ast;
 
-use crate::catalog::{Catalog, Column, Table, norm};
+use crate::catalog::{Catalog, Column, Table, View, norm};
 use crate::error::{Error, Location, Result};
 use crate::plan::{
     Access, AggCall, AggFunc, BinOp, Expr, Func, JoinKind, Plan, SetOp, SortKey, SubKind, SubQuery,
@@ -64,6 +64,14 @@ pub(crate) enum Stmt {
         name: String,
         if_exists: bool,
     },
+    CreateView {
+        view: View,
+        if_not_exists: bool,
+    },
+    DropView {
+        name: String,
+        if_exists: bool,
+    },
     AddColumn {
         table: String,
         column: Column,
@@ -106,8 +114,10 @@ pub(crate) struct Binder<'a> {
     recursive: Option<RecursiveRef>,
     /// Work tables handed out so far (one per recursive CTE reference).
     next_work: usize,
-    /// How many queries deep binding is (a subquery or derived table adds one).
+    /// Nesting of queries being bound (subqueries, derived tables, views, CTEs).
     query_depth: usize,
+    /// The views being expanded, outermost first (to detect a view that refers to itself).
+    expanding: Vec<String>,
 }
 
 /// One `name [(columns)] AS (query)` of a WITH clause.
@@ -131,6 +141,16 @@ struct RecursiveRef {
 }
 
 const MAX_DEPTH: usize = 400;
+/// How deeply queries (subqueries, derived tables, views) may nest in one statement, views
+/// expanded. A text alone cannot nest this deep (sqlparser's recursion limit stops it
+/// first); the limit keeps view expansion within the stack such a text needs.
+const MAX_QUERY_DEPTH: usize = 32;
+/// The longest SELECT text a view may have. Statements longer than this run on a thread
+/// with a large stack (see `engine.rs`); a view expands into statements of any length, so
+/// its SELECT must be bindable and runnable on an ordinary stack.
+pub(crate) const MAX_VIEW_SQL: usize = 8 * 1024;
+/// How deeply views may be nested in one another (a view over a view over ...).
+pub(crate) const MAX_VIEW_DEPTH: usize = 16;
 
 fn loc(span: &sqlparser::tokenizer::Span) -> Option<Location> {
     if span.start.line == 0 {
@@ -270,7 +290,23 @@ impl<'a> Binder<'a> {
             recursive: None,
             next_work: 0,
             query_depth: 0,
+            expanding: Vec::new(),
         }
+    }
+
+    /// The table a statement writes to (or indexes, or alters); a view there is an error.
+    fn target_table(
+        &self,
+        name: &ast::ObjectName,
+        view_error: fn(&str) -> String,
+    ) -> Result<Arc<Table>> {
+        let n = object_name(name)?;
+        if self.catalog.table(&n).is_none()
+            && let Some(v) = self.catalog.view(&n)
+        {
+            return Err(Error::invalid(view_error(&v.name)));
+        }
+        self.table(name)
     }
 
     fn table(&self, name: &ast::ObjectName) -> Result<Arc<Table>> {
@@ -314,7 +350,8 @@ impl<'a> Binder<'a> {
                     Some(n) => object_name(n)?,
                     None => return Err(Error::invalid("CREATE INDEX needs a name")),
                 };
-                let table = self.table(&ci.table_name)?;
+                let table =
+                    self.target_table(&ci.table_name, |_| "views may not be indexed".into())?;
                 let mut columns = Vec::new();
                 for c in &ci.columns {
                     match &c.column.expr {
@@ -360,11 +397,16 @@ impl<'a> Binder<'a> {
                         name,
                         if_exists: *if_exists,
                     }),
+                    ast::ObjectType::View => Ok(Stmt::DropView {
+                        name,
+                        if_exists: *if_exists,
+                    }),
                     other => Err(Error::unsupported(format!("DROP {other}"))),
                 }
             }
             ast::Statement::AlterTable(at) => {
-                let table = self.table(&at.name)?;
+                let table =
+                    self.target_table(&at.name, |_| "Cannot add a column to a view".into())?;
                 match at.operations.as_slice() {
                     [ast::AlterTableOperation::AddColumn { column_def, .. }] => {
                         let (column, pk, unique) = self.bind_column_def(column_def)?;
@@ -397,7 +439,7 @@ impl<'a> Binder<'a> {
             ast::Statement::Explain { statement, .. } => {
                 Ok(Stmt::Explain(Box::new(self.bind_statement(statement)?)))
             }
-            ast::Statement::CreateView(_) => Err(Error::unsupported("CREATE VIEW")),
+            ast::Statement::CreateView(cv) => self.bind_create_view(cv),
             ast::Statement::CreateTrigger(_) => Err(Error::unsupported("CREATE TRIGGER")),
             ast::Statement::DropTrigger(_) => Err(Error::unsupported("DROP TRIGGER")),
             other => {
@@ -547,6 +589,121 @@ impl<'a> Binder<'a> {
         })
     }
 
+    fn bind_create_view(&mut self, cv: &ast::CreateView) -> Result<Stmt> {
+        if cv.temporary {
+            return Err(Error::unsupported("CREATE TEMP VIEW (temporary views)"));
+        }
+        if cv.or_alter
+            || cv.or_replace
+            || cv.materialized
+            || cv.secure
+            || cv.to.is_some()
+            || cv.params.is_some()
+            || cv.comment.is_some()
+            || !cv.cluster_by.is_empty()
+            || cv.with_no_schema_binding
+            || cv.copy_grants
+            || !matches!(cv.options, ast::CreateTableOptions::None)
+        {
+            return Err(Error::unsupported(
+                "CREATE VIEW clauses outside SQLite's (OR REPLACE, MATERIALIZED, options, ...)",
+            ));
+        }
+        let name = object_name(&cv.name)?;
+        let sql = cv.query.to_string();
+        if sql.len() > MAX_VIEW_SQL {
+            return Err(Error::unsupported(format!(
+                "views whose SELECT is longer than {} KiB ({name})",
+                MAX_VIEW_SQL / 1024
+            )));
+        }
+        let mut columns = Vec::new();
+        for c in &cv.columns {
+            if c.data_type.is_some() || c.options.is_some() {
+                return Err(Error::unsupported(format!(
+                    "a type or options on view column {}",
+                    c.name.value
+                )));
+            }
+            columns.push(c.name.value.clone());
+        }
+        if let Some(kind) = self.catalog.object_kind(&name) {
+            if cv.if_not_exists {
+                // SQLite does not look at the SELECT then; the executor does nothing.
+                return Ok(Stmt::CreateView {
+                    view: View { name, columns, sql },
+                    if_not_exists: true,
+                });
+            }
+            return Err(Error::AlreadyExists { kind, name });
+        }
+        // Bind the SELECT once, as a use of the view in a query's FROM would, so that a view
+        // over unknown tables or columns (or nested too deeply to be used) is refused now.
+        self.expanding.push(name.clone());
+        self.query_depth += 1;
+        let out = self.bind_view_query(&cv.query);
+        self.query_depth -= 1;
+        self.expanding.pop();
+        let out = out?;
+        view_column_names(&name, &columns, out.names)?;
+        Ok(Stmt::CreateView {
+            view: View { name, columns, sql },
+            if_not_exists: cv.if_not_exists,
+        })
+    }
+
+    /// Binds a view's SELECT on its own: no enclosing query is in scope (a view cannot
+    /// refer to the query that uses it), and it may not use parameters.
+    fn bind_view_query(&mut self, q: &ast::Query) -> Result<SelectOut> {
+        // A view sees neither the query that uses it nor that query's CTEs.
+        let levels = std::mem::take(&mut self.levels);
+        let refs = std::mem::take(&mut self.ref_levels);
+        let ctes = std::mem::take(&mut self.ctes);
+        let recursive = self.recursive.take();
+        let params = (self.next_param, self.param_count);
+        let r = self.bind_query(q);
+        self.levels = levels;
+        self.ref_levels = refs;
+        self.ctes = ctes;
+        self.recursive = recursive;
+        let used_params = (self.next_param, self.param_count) != params;
+        (self.next_param, self.param_count) = params;
+        let out = r?;
+        if used_params {
+            return Err(Error::invalid("parameters are not allowed in views"));
+        }
+        Ok(out)
+    }
+
+    /// Expands a view used in FROM: its stored SELECT, bound like a derived table, with the
+    /// view's column names.
+    fn bind_view(&mut self, v: &View) -> Result<SelectOut> {
+        if self
+            .expanding
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(&v.name))
+        {
+            return Err(Error::invalid(format!(
+                "view {} is circularly defined",
+                v.name
+            )));
+        }
+        if self.expanding.len() >= MAX_VIEW_DEPTH {
+            return Err(Error::invalid(format!(
+                "views nested too deeply (more than {MAX_VIEW_DEPTH} levels) at view {}",
+                v.name
+            )));
+        }
+        let query = parse_view(v)?;
+        self.expanding.push(v.name.clone());
+        let out = self.bind_view_query(&query);
+        self.expanding.pop();
+        // Positions inside the view's stored text mean nothing to the statement's author.
+        let mut out = out.map_err(without_location)?;
+        out.names = view_column_names(&v.name, &v.columns, std::mem::take(&mut out.names))?;
+        Ok(out)
+    }
+
     fn conflict(or: &Option<ast::SqliteOnConflict>) -> Result<Conflict> {
         Ok(match or {
             None | Some(ast::SqliteOnConflict::Abort) => Conflict::Abort,
@@ -561,7 +718,7 @@ impl<'a> Binder<'a> {
             return Err(Error::unsupported("INSERT ... RETURNING / ON CONFLICT"));
         }
         let table = match &ins.table {
-            ast::TableObject::TableName(n) => self.table(n)?,
+            ast::TableObject::TableName(n) => self.target_table(n, cannot_modify_view)?,
             _ => return Err(Error::unsupported("INSERT into a table function")),
         };
         let conflict = if ins.replace_into {
@@ -621,7 +778,7 @@ impl<'a> Binder<'a> {
         }
         match &twj.relation {
             ast::TableFactor::Table { name, alias, .. } => {
-                let t = self.table(name)?;
+                let t = self.target_table(name, cannot_modify_view)?;
                 let a = alias
                     .as_ref()
                     .map(|a| a.name.value.clone())
@@ -732,6 +889,13 @@ impl<'a> Binder<'a> {
     // Queries
 
     fn bind_query(&mut self, q: &ast::Query) -> Result<SelectOut> {
+        // Views and CTEs expand into the statement that uses them, so one statement's query
+        // nesting is no longer bounded by the parser's recursion limit alone.
+        if self.query_depth >= MAX_QUERY_DEPTH {
+            return Err(Error::invalid(format!(
+                "query nested too deeply (more than {MAX_QUERY_DEPTH} levels of subqueries, derived tables, views and CTEs)"
+            )));
+        }
         let outer_ctes = self.ctes.len();
         if let Some(with) = &q.with {
             let mut names: Vec<String> = Vec::new();
@@ -1110,6 +1274,28 @@ impl<'a> Binder<'a> {
                         .map(|a| a.name.value.clone())
                         .unwrap_or_else(|| self.ctes[i].name.clone());
                     return Ok(derived(out, &a));
+                }
+                let n = object_name(name)?;
+                if self.catalog.table(&n).is_none()
+                    && let Some(v) = self.catalog.view(&n).cloned()
+                {
+                    let out = self.bind_view(&v)?;
+                    let a = alias
+                        .as_ref()
+                        .map(|a| a.name.value.clone())
+                        .unwrap_or_else(|| v.name.clone());
+                    let cols = out
+                        .names
+                        .into_iter()
+                        .zip(out.affs.into_iter().zip(out.decls))
+                        .map(|(name, (aff, decl))| ScopeCol {
+                            table: norm(&a),
+                            name,
+                            aff,
+                            decl,
+                        })
+                        .collect();
+                    return Ok((out.plan, cols));
                 }
                 let t = self.table(name)?;
                 let a = alias
@@ -2382,6 +2568,88 @@ fn flatten_from<'q>(
     Ok(())
 }
 
+/// Drops the text position from an error (one found in a view's stored SELECT).
+fn without_location(e: Error) -> Error {
+    match e {
+        Error::Syntax { message, .. } => Error::Syntax {
+            message,
+            location: None,
+        },
+        Error::UnknownTable { table, .. } => Error::UnknownTable {
+            table,
+            location: None,
+        },
+        Error::UnknownColumn { column, table, .. } => Error::UnknownColumn {
+            column,
+            table,
+            location: None,
+        },
+        Error::AmbiguousColumn { column, tables, .. } => Error::AmbiguousColumn {
+            column,
+            tables,
+            location: None,
+        },
+        other => other,
+    }
+}
+
+fn cannot_modify_view(name: &str) -> String {
+    format!("cannot modify {name} because it is a view")
+}
+
+/// Parses a view's stored SELECT.
+pub(crate) fn parse_view(v: &View) -> Result<ast::Query> {
+    let bad = |why: String| Error::Corrupt {
+        message: format!("view {}: stored SELECT {why}", v.name),
+    };
+    if v.sql.len() > MAX_VIEW_SQL {
+        return Err(bad(format!("is longer than {MAX_VIEW_SQL} bytes")));
+    }
+    let mut parsed =
+        crate::parse::parse(&v.sql).map_err(|e| bad(format!("does not parse: {e}")))?;
+    match parsed.ast.pop() {
+        Some(ast::Statement::Query(q)) if parsed.ast.is_empty() => Ok(*q),
+        _ => Err(bad("is not a single SELECT".into())),
+    }
+}
+
+/// A view's column names: the names given in `CREATE VIEW v (a, b)` (as many as the SELECT
+/// has result columns), else the SELECT's result names made unique as SQLite does
+/// (`a`, `a:1`, `a:2`, ...).
+fn view_column_names(view: &str, given: &[String], names: Vec<String>) -> Result<Vec<String>> {
+    if !given.is_empty() {
+        if given.len() != names.len() {
+            return Err(Error::invalid(format!(
+                "expected {} columns for '{view}' but got {}",
+                given.len(),
+                names.len()
+            )));
+        }
+        return Ok(given.to_vec());
+    }
+    let mut out: Vec<String> = Vec::with_capacity(names.len());
+    let taken = |out: &[String], n: &str| out.iter().any(|x| x.eq_ignore_ascii_case(n));
+    for n in names {
+        if !taken(&out, &n) {
+            out.push(n);
+            continue;
+        }
+        // Strip a `:digits` suffix, then count up until the name is free.
+        let base = match n.rfind(':') {
+            Some(p) if p > 0 && n[p + 1..].bytes().all(|b| b.is_ascii_digit()) => &n[..p],
+            _ => n.as_str(),
+        };
+        let mut k = 1u64;
+        let mut candidate = format!("{base}:{k}");
+        while taken(&out, &candidate) {
+            k += 1;
+            candidate = format!("{base}:{k}");
+        }
+        out.push(candidate);
+    }
+    Ok(out)
+}
+
 fn position_of(v: &ast::Value, n: usize) -> Result<usize> {
     match v {
         ast::Value::Number(s, _) => match s.parse::<usize>() {
@@ -2787,4 +3055,80 @@ fn choose_access(table: &Table, conds: &[Expr]) -> Access {
     // A table keyed by an INTEGER PRIMARY KEY or rowid has no pk columns list entry for
     // hidden rowids; nothing more to try.
     best.map(|(_, a)| a).unwrap_or(Access::Full)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog_with_views(views: &[(&str, &str)]) -> Catalog {
+        let mut c = Catalog::default();
+        for (name, sql) in views {
+            c.views.insert(
+                norm(name),
+                Arc::new(View {
+                    name: (*name).to_string(),
+                    columns: Vec::new(),
+                    sql: (*sql).to_string(),
+                }),
+            );
+        }
+        c
+    }
+
+    fn bind(c: &Catalog, sql: &str) -> Result<Stmt> {
+        let parsed = crate::parse::parse(sql)?;
+        Binder::new(c).bind_statement(&parsed.ast[0])
+    }
+
+    #[test]
+    fn circular_views_are_an_error_not_an_endless_expansion() {
+        // Such a catalog cannot be made through SQL (CREATE VIEW binds its SELECT first),
+        // but a stored catalog must still never expand forever.
+        let c = catalog_with_views(&[
+            ("a", "SELECT * FROM b"),
+            ("b", "SELECT * FROM a"),
+            ("s", "SELECT * FROM s"),
+        ]);
+        for q in ["SELECT * FROM a", "SELECT * FROM s", "SELECT 1 IN b"] {
+            let e = bind(&c, q).unwrap_err();
+            assert_eq!(e.code(), crate::error::ErrorCode::InvalidArgument, "{q}");
+            assert!(e.to_string().contains("circularly defined"), "{q}: {e}");
+        }
+    }
+
+    #[test]
+    fn view_nesting_is_limited() {
+        let mut views: Vec<(String, String)> = vec![("v0".into(), "SELECT 1 AS x".into())];
+        for i in 1..=MAX_VIEW_DEPTH + 5 {
+            views.push((format!("v{i}"), format!("SELECT x FROM v{}", i - 1)));
+        }
+        let refs: Vec<(&str, &str)> = views
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let c = catalog_with_views(&refs);
+        assert!(bind(&c, &format!("SELECT x FROM v{}", MAX_VIEW_DEPTH - 1)).is_ok());
+        let e = bind(&c, &format!("SELECT x FROM v{}", MAX_VIEW_DEPTH + 5)).unwrap_err();
+        assert!(e.to_string().contains("nested too deeply"), "{e}");
+    }
+
+    #[test]
+    fn stored_view_text_that_is_not_a_select_is_corrupt() {
+        let c = catalog_with_views(&[("x", "DELETE FROM t"), ("y", "SELEC 1")]);
+        for q in ["SELECT * FROM x", "SELECT * FROM y"] {
+            let e = bind(&c, q).unwrap_err();
+            assert_eq!(e.code(), crate::error::ErrorCode::Corrupt, "{q}: {e}");
+        }
+    }
+
+    #[test]
+    fn view_names_are_made_unique() {
+        let n = |v: &[&str]| {
+            view_column_names("v", &[], v.iter().map(|s| s.to_string()).collect()).unwrap()
+        };
+        assert_eq!(n(&["a", "A", "b", "a"]), vec!["a", "A:1", "b", "a:2"]);
+        assert_eq!(n(&["a:1", "a", "a:1"]), vec!["a:1", "a", "a:2"]);
+        assert!(view_column_names("v", &["x".into()], vec!["a".into(), "b".into()]).is_err());
+    }
 }

@@ -5,15 +5,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sqlparser::ast;
-use sqlparser::dialect::SQLiteDialect;
-use sqlparser::parser::{Parser, ParserError};
 use toondb_storage::{Database, Keyspace, Transaction};
 
 use crate::bind::{Binder, Stmt};
 use crate::catalog::{Catalog, Index, norm};
-use crate::error::{Error, Location, Result};
+use crate::error::{Error, Result};
 use crate::exec::{Ctx, Writer, index_prefix, run, table_prefix};
 use crate::kv::{StmtKv, apply_writes};
+use crate::parse::{Parsed, parse};
 use crate::result::SqlResult;
 use crate::value::Value;
 
@@ -76,7 +75,8 @@ pub(crate) struct TxnCatalog {
 }
 
 struct Prepared {
-    ast: Vec<ast::Statement>,
+    /// The statements, and how to map error positions back to the text as written.
+    parsed: Parsed,
     /// For single-statement texts: the plan bound against catalog version `.0`.
     plan: Mutex<Option<CachedPlan>>,
 }
@@ -125,29 +125,6 @@ impl std::fmt::Debug for SqlEngine {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn syntax_error(e: ParserError) -> Error {
-    let msg = match e {
-        ParserError::TokenizerError(s) | ParserError::ParserError(s) => s,
-        ParserError::RecursionLimitExceeded => "expression nested too deeply".to_string(),
-    };
-    let (message, location) = match msg.rfind(" at Line: ") {
-        Some(p) => {
-            let tail = &msg[p + " at Line: ".len()..];
-            let mut parts = tail.split(", Column: ");
-            let line = parts.next().and_then(|l| l.trim().parse().ok());
-            let col = parts.next().and_then(|c| c.trim().parse().ok());
-            match (line, col) {
-                (Some(line), Some(column)) => {
-                    (msg[..p].to_string(), Some(Location { line, column }))
-                }
-                _ => (msg.clone(), None),
-            }
-        }
-        None => (msg, None),
-    };
-    Error::Syntax { message, location }
 }
 
 fn new_version_token() -> Vec<u8> {
@@ -199,7 +176,7 @@ impl SqlEngine {
 
     fn autocommit(&self, sql: &str, params: &[Value]) -> Result<SqlResult> {
         let prepared = self.prepare(sql)?;
-        if prepared.ast.iter().any(is_txn_control) {
+        if prepared.parsed.ast.iter().any(is_txn_control) {
             return Err(Error::Transaction {
                 message: "BEGIN/COMMIT/ROLLBACK need a session (SqlEngine::session)".into(),
             });
@@ -250,7 +227,7 @@ impl SqlEngine {
         known: &mut TxnCatalog,
     ) -> Result<SqlResult> {
         let prepared = self.prepare(sql)?;
-        if prepared.ast.iter().any(is_txn_control) {
+        if prepared.parsed.ast.iter().any(is_txn_control) {
             return Err(Error::Transaction {
                 message: "BEGIN/COMMIT/ROLLBACK cannot run inside an explicit storage transaction"
                     .into(),
@@ -308,9 +285,9 @@ impl SqlEngine {
             return Ok(p.clone());
         }
         self.inner.counters.parses.fetch_add(1, Ordering::Relaxed);
-        let ast = Parser::parse_sql(&SQLiteDialect {}, sql).map_err(syntax_error)?;
+        let parsed = parse(sql)?;
         let p = Arc::new(Prepared {
-            ast,
+            parsed,
             plan: Mutex::new(None),
         });
         if sql.len() > BIG_SQL {
@@ -369,9 +346,20 @@ impl SqlEngine {
         params: &[Value],
         known: &mut TxnCatalog,
     ) -> Result<SqlResult> {
+        self.run_statements(txn, p, params, known)
+            .map_err(|e| p.parsed.map_error(e))
+    }
+
+    fn run_statements(
+        &self,
+        txn: &mut Transaction,
+        p: &Prepared,
+        params: &[Value],
+        known: &mut TxnCatalog,
+    ) -> Result<SqlResult> {
         let mut last = SqlResult::default();
-        let single = p.ast.len() == 1;
-        for st in &p.ast {
+        let single = p.parsed.ast.len() == 1;
+        for st in &p.parsed.ast {
             let (token, catalog) = self.load_catalog(txn, known)?;
             let cached = if single {
                 lock(&p.plan)
@@ -584,12 +572,12 @@ fn exec_on(
             uniques,
             if_not_exists,
         } => {
-            if catalog.table(&table.name).is_some() {
+            if let Some(kind) = catalog.object_kind(&table.name) {
                 if *if_not_exists {
                     return Ok(SqlResult::default());
                 }
                 return Err(Error::AlreadyExists {
-                    kind: "table",
+                    kind,
                     name: table.name.clone(),
                 });
             }
@@ -614,6 +602,12 @@ fn exec_on(
         }
         Stmt::DropTable { name, if_exists } => {
             let Some(t) = catalog.table(name).cloned() else {
+                if let Some(v) = catalog.view(name) {
+                    return Err(Error::invalid(format!(
+                        "use DROP VIEW to delete view {}",
+                        v.name
+                    )));
+                }
                 if *if_exists {
                     return Ok(SqlResult::default());
                 }
@@ -629,6 +623,42 @@ fn exec_on(
             }
             let mut cat = catalog.clone();
             cat.tables.remove(&norm(&t.name));
+            save_catalog(kv, &cat);
+            Ok(SqlResult::default())
+        }
+        Stmt::CreateView {
+            view,
+            if_not_exists,
+        } => {
+            if let Some(kind) = catalog.object_kind(&view.name) {
+                if *if_not_exists {
+                    return Ok(SqlResult::default());
+                }
+                return Err(Error::AlreadyExists {
+                    kind,
+                    name: view.name.clone(),
+                });
+            }
+            let mut cat = catalog.clone();
+            cat.views.insert(norm(&view.name), Arc::new(view.clone()));
+            save_catalog(kv, &cat);
+            Ok(SqlResult::default())
+        }
+        Stmt::DropView { name, if_exists } => {
+            let Some(v) = catalog.view(name) else {
+                if let Some(t) = catalog.table(name) {
+                    return Err(Error::invalid(format!(
+                        "use DROP TABLE to delete table {}",
+                        t.name
+                    )));
+                }
+                if *if_exists {
+                    return Ok(SqlResult::default());
+                }
+                return Err(Error::UnknownView { view: name.clone() });
+            };
+            let mut cat = catalog.clone();
+            cat.views.remove(&norm(&v.name));
             save_catalog(kv, &cat);
             Ok(SqlResult::default())
         }
@@ -764,7 +794,7 @@ impl Session {
 
     fn execute_inner(&mut self, sql: &str, params: &[Value]) -> Result<SqlResult> {
         let prepared = self.engine.prepare(sql)?;
-        if prepared.ast.len() == 1 && !is_txn_control(&prepared.ast[0]) {
+        if prepared.parsed.ast.len() == 1 && !is_txn_control(&prepared.parsed.ast[0]) {
             return match &mut self.txn {
                 Some(txn) => self
                     .engine
@@ -773,7 +803,7 @@ impl Session {
             };
         }
         let mut last = SqlResult::default();
-        for st in &prepared.ast {
+        for st in &prepared.parsed.ast {
             last = match st {
                 ast::Statement::StartTransaction { .. } => {
                     if self.txn.is_some() {

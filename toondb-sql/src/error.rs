@@ -30,11 +30,11 @@ pub(crate) fn at(loc: &Option<Location>) -> String {
 pub enum ErrorCode {
     /// The SQL text does not parse.
     Syntax,
-    /// A table, index or column named in the statement does not exist.
+    /// A table, view, index or column named in the statement does not exist.
     NotFound,
     /// A column reference matches columns of several tables.
     AmbiguousColumn,
-    /// A table, index or column of that name already exists.
+    /// A table, view, index or column of that name already exists.
     AlreadyExists,
     /// A value or expression has the wrong type for its place.
     TypeMismatch,
@@ -75,6 +75,12 @@ pub enum Error {
         /// Where, when known.
         location: Option<Location>,
     },
+    /// No view of that name (`DROP VIEW` of a name that is neither a view nor a table).
+    #[error("no such view: {view}")]
+    UnknownView {
+        /// The view name as written.
+        view: String,
+    },
     /// No index of that name.
     #[error("no such index: {index}")]
     UnknownIndex {
@@ -101,10 +107,10 @@ pub enum Error {
         /// Where, when known.
         location: Option<Location>,
     },
-    /// A table, index or column of that name already exists.
+    /// A table, view, index or column of that name already exists.
     #[error("{kind} {name} already exists")]
     AlreadyExists {
-        /// "table", "index" or "column".
+        /// "table", "view", "index" or "column".
         kind: &'static str,
         /// The name.
         name: String,
@@ -172,6 +178,7 @@ impl Error {
         match self {
             Error::Syntax { .. } => ErrorCode::Syntax,
             Error::UnknownTable { .. }
+            | Error::UnknownView { .. }
             | Error::UnknownIndex { .. }
             | Error::UnknownColumn { .. } => ErrorCode::NotFound,
             Error::AmbiguousColumn { .. } => ErrorCode::AmbiguousColumn,

@@ -46,6 +46,7 @@ mod eval;
 mod exec;
 mod keycode;
 mod kv;
+mod parse;
 mod plan;
 mod result;
 mod schema;

@@ -1,7 +1,7 @@
-//! The schema as SQL: each table and index of the catalog with the statement that creates
-//! it, for `SqlEngine::schema`, the shell's `.schema` and `sqlite_schema`.
+//! The schema as SQL: each table, index and view of the catalog with the statement that
+//! creates it, for `SqlEngine::schema` and the shell's `.tables` and `.schema`.
 
-use crate::catalog::{Catalog, Index, Table};
+use crate::catalog::{Catalog, Index, Table, View, norm};
 use crate::value::Value;
 
 /// What kind of object a [`SchemaObject`] is.
@@ -11,14 +11,17 @@ pub enum ObjectKind {
     Table,
     /// An index, explicit or made for a `UNIQUE` constraint.
     Index,
+    /// A view.
+    View,
 }
 
 impl ObjectKind {
-    /// The name SQLite's `sqlite_schema.type` uses: `table` or `index`.
+    /// The name SQLite's `sqlite_schema.type` uses: `table`, `index` or `view`.
     pub fn as_str(self) -> &'static str {
         match self {
             ObjectKind::Table => "table",
             ObjectKind::Index => "index",
+            ObjectKind::View => "view",
         }
     }
 }
@@ -26,11 +29,11 @@ impl ObjectKind {
 /// One object of the schema, as `sqlite_schema` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaObject {
-    /// Table or index.
+    /// Table, index or view.
     pub kind: ObjectKind,
     /// The object's name.
     pub name: String,
-    /// The table the object belongs to (its own name for a table).
+    /// The table the object belongs to (its own name for a table or view).
     pub table: String,
     /// The statement that creates the object, regenerated from the catalog in a canonical
     /// form; `None` for an index a `UNIQUE` constraint made (its table's statement creates
@@ -38,7 +41,8 @@ pub struct SchemaObject {
     pub sql: Option<String>,
 }
 
-/// Every object of `cat`: each table, then its indexes, tables in name order.
+/// Every object of `cat`: each table followed by its indexes, then the views, each kind in
+/// name order.
 pub(crate) fn objects(cat: &Catalog) -> Vec<SchemaObject> {
     let mut out = Vec::new();
     for t in cat.tables.values() {
@@ -56,6 +60,47 @@ pub(crate) fn objects(cat: &Catalog) -> Vec<SchemaObject> {
                 sql: (!is_constraint_index(ix)).then(|| create_index_sql(t, ix)),
             });
         }
+    }
+    for v in views_in_dependency_order(cat) {
+        out.push(SchemaObject {
+            kind: ObjectKind::View,
+            name: v.name.clone(),
+            table: v.name.clone(),
+            sql: Some(create_view_sql(v)),
+        });
+    }
+    out
+}
+
+/// The views, each after the views its SELECT uses (so that running their statements in
+/// order recreates them: a view's SELECT is checked when it is created), else by name.
+fn views_in_dependency_order(cat: &Catalog) -> Vec<&View> {
+    let uses = |v: &View| -> Vec<String> {
+        let mut names = Vec::new();
+        if let Ok(q) = crate::bind::parse_view(v) {
+            let _ = sqlparser::ast::visit_relations(&q, |rel| {
+                if let Some(sqlparser::ast::ObjectNamePart::Identifier(id)) = rel.0.last() {
+                    names.push(norm(&id.value));
+                }
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+        }
+        names
+    };
+    let mut pending: Vec<(&View, Vec<String>)> =
+        cat.views.values().map(|v| (v.as_ref(), uses(v))).collect();
+    let mut out: Vec<&View> = Vec::new();
+    while !pending.is_empty() {
+        let waits_for_a_view = |deps: &[String], pending: &[(&View, Vec<String>)]| {
+            deps.iter()
+                .any(|d| pending.iter().any(|(p, _)| norm(&p.name) == *d))
+        };
+        // The first (by name) whose views are all out; a cycle cannot be created, but a
+        // corrupt catalog must not loop: then the first pending one goes.
+        let next = (0..pending.len())
+            .find(|&i| !waits_for_a_view(&pending[i].1, &pending))
+            .unwrap_or(0);
+        out.push(pending.remove(next).0);
     }
     out
 }
@@ -293,6 +338,16 @@ fn create_table_sql(t: &Table) -> String {
         parts.push(format!("UNIQUE ({})", column_list(t, &ix.columns)));
     }
     format!("CREATE TABLE {} ({})", ident(&t.name), parts.join(", "))
+}
+
+fn create_view_sql(v: &View) -> String {
+    let columns = if v.columns.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = v.columns.iter().map(|c| ident(c)).collect();
+        format!(" ({})", names.join(", "))
+    };
+    format!("CREATE VIEW {}{columns} AS {}", ident(&v.name), v.sql)
 }
 
 fn create_index_sql(t: &Table, ix: &Index) -> String {

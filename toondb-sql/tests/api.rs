@@ -463,6 +463,207 @@ fn data_and_schema_survive_reopen() {
 }
 
 #[test]
+fn views_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = toondb_storage::Database::open(dir.path()).unwrap();
+        let sql = SqlEngine::new(&db).unwrap();
+        sql.execute(
+            "CREATE TABLE p (a INTEGER PRIMARY KEY, b TEXT);
+             INSERT INTO p VALUES (1, 'x'), (2, 'it''s'), (3, NULL);
+             CREATE VIEW pv (k, label) AS SELECT a, b FROM p WHERE b IS NOT NULL;
+             CREATE VIEW pv2 AS SELECT label FROM pv WHERE label <> 'x'",
+        )
+        .unwrap();
+    }
+    let db = toondb_storage::Database::open(dir.path()).unwrap();
+    let sql = SqlEngine::new(&db).unwrap();
+    let r = sql.execute("SELECT * FROM pv ORDER BY k").unwrap();
+    assert_eq!(r.columns, vec!["k", "label"]);
+    assert_eq!(r.rows.len(), 2);
+    assert_eq!(
+        sql.execute("SELECT * FROM pv2").unwrap().scalar(),
+        Some(&Value::from("it's"))
+    );
+    assert_eq!(
+        sql.execute("SELECT count(*) FROM p WHERE a IN pv2")
+            .unwrap()
+            .scalar(),
+        Some(&Value::Integer(0))
+    );
+    sql.execute("DROP VIEW pv2").unwrap();
+    drop(sql);
+    drop(db);
+    let db = toondb_storage::Database::open(dir.path()).unwrap();
+    let sql = SqlEngine::new(&db).unwrap();
+    assert!(matches!(
+        sql.execute("SELECT * FROM pv2").unwrap_err(),
+        Error::UnknownTable { .. }
+    ));
+    assert_eq!(sql.execute("SELECT * FROM pv").unwrap().rows.len(), 2);
+}
+
+#[test]
+fn view_errors_are_typed_and_name_the_object() {
+    let (_d, _db, sql) = open();
+    setup(&sql);
+    sql.execute("CREATE VIEW uv AS SELECT id, name FROM users")
+        .unwrap();
+    match sql.execute("CREATE VIEW uv AS SELECT 1").unwrap_err() {
+        Error::AlreadyExists { kind, name } => assert_eq!((kind, name.as_str()), ("view", "uv")),
+        e => panic!("{e:?}"),
+    }
+    match sql.execute("CREATE VIEW users AS SELECT 1").unwrap_err() {
+        Error::AlreadyExists { kind, name } => {
+            assert_eq!((kind, name.as_str()), ("table", "users"))
+        }
+        e => panic!("{e:?}"),
+    }
+    match sql.execute("DROP VIEW nope").unwrap_err() {
+        e @ Error::UnknownView { .. } => {
+            assert_eq!(e.code(), ErrorCode::NotFound);
+            assert_eq!(e.to_string(), "no such view: nope");
+        }
+        e => panic!("{e:?}"),
+    }
+    match sql
+        .execute("CREATE VIEW bad AS SELECT id FROM nosuch")
+        .unwrap_err()
+    {
+        Error::UnknownTable { table, .. } => assert_eq!(table, "nosuch"),
+        e => panic!("{e:?}"),
+    }
+    for (stmt, msg) in [
+        ("DROP VIEW users", "use DROP TABLE to delete table users"),
+        ("DROP TABLE uv", "use DROP VIEW to delete view uv"),
+        (
+            "INSERT INTO uv VALUES (1, 'a')",
+            "cannot modify uv because it is a view",
+        ),
+        (
+            "UPDATE uv SET name = 'a'",
+            "cannot modify uv because it is a view",
+        ),
+        ("DELETE FROM uv", "cannot modify uv because it is a view"),
+    ] {
+        let e = sql.execute(stmt).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument, "{stmt}");
+        assert!(e.to_string().contains(msg), "{stmt}: {e}");
+    }
+    assert_eq!(
+        sql.execute("CREATE TEMP VIEW tv AS SELECT 1")
+            .unwrap_err()
+            .code(),
+        ErrorCode::Unsupported
+    );
+    // `x IN table` needs a one-column table.
+    let e = sql.execute("SELECT 1 IN uv").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("sub-select returns 2 columns - expected 1"),
+        "{e}"
+    );
+    // Positions in errors refer to the text as written, also after the IN-table rewrite.
+    sql.execute("CREATE TABLE ids (id INTEGER)").unwrap();
+    match sql
+        .execute("SELECT 1 IN ids, nosuch FROM users")
+        .unwrap_err()
+    {
+        Error::UnknownColumn {
+            column,
+            location: Some(l),
+            ..
+        } => {
+            assert_eq!(column, "nosuch");
+            assert_eq!((l.line, l.column), (1, 18));
+        }
+        e => panic!("{e:?}"),
+    }
+    // An error inside a view's stored SELECT carries no position (it would be a position
+    // in the view's text, not in the statement).
+    sql.execute(
+        "CREATE TABLE gone (g INTEGER); CREATE VIEW gv AS SELECT g FROM gone; DROP TABLE gone",
+    )
+    .unwrap();
+    match sql.execute("SELECT * FROM gv").unwrap_err() {
+        Error::UnknownTable { table, location } => {
+            assert_eq!(table, "gone");
+            assert_eq!(location, None);
+        }
+        e => panic!("{e:?}"),
+    }
+    match sql.execute("SELECT 1 IN ids AND )").unwrap_err() {
+        Error::Syntax {
+            location: Some(l), ..
+        } => assert_eq!((l.line, l.column), (1, 21)),
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn deeply_nested_and_circular_views_are_errors() {
+    let (_d, db, sql) = open();
+    sql.execute("CREATE TABLE base (x INTEGER); INSERT INTO base VALUES (7)")
+        .unwrap();
+    sql.execute("CREATE VIEW c0 AS SELECT x FROM base").unwrap();
+    // A chain of views, each over the previous one, up to the nesting limit works ...
+    let mut last_ok = 0;
+    for i in 1..40 {
+        match sql.execute(&format!("CREATE VIEW c{i} AS SELECT x FROM c{}", i - 1)) {
+            Ok(_) => last_ok = i,
+            Err(e) => {
+                assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+                assert!(e.to_string().contains("nested too deeply"), "{e}");
+                break;
+            }
+        }
+    }
+    assert!(last_ok >= 15, "{last_ok}");
+    assert_eq!(
+        sql.execute(&format!("SELECT x FROM c{last_ok}"))
+            .unwrap()
+            .scalar(),
+        Some(&Value::Integer(7))
+    );
+    // Views whose SELECTs nest derived tables: the nesting of the whole expansion is
+    // limited (a typed error, never a stack overflow).
+    let nest = |inner: String, k: usize| (0..k).fold(inner, |q, _| format!("SELECT x FROM ({q})"));
+    sql.execute("CREATE VIEW d0 AS SELECT x FROM base").unwrap();
+    let mut last = 0;
+    for i in 1..40 {
+        let q = nest(format!("SELECT x FROM d{}", i - 1), 5);
+        match sql.execute(&format!("CREATE VIEW d{i} AS {q}")) {
+            Ok(_) => last = i,
+            Err(e) => {
+                assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+                assert!(e.to_string().contains("nested too deeply"), "{e}");
+                break;
+            }
+        }
+    }
+    assert!(last >= 3, "{last}");
+    assert_eq!(
+        sql.execute(&format!("SELECT x FROM d{last}"))
+            .unwrap()
+            .scalar(),
+        Some(&Value::Integer(7))
+    );
+    // A view's SELECT must fit an ordinary stack: longer ones are refused.
+    let long = format!("CREATE VIEW lv AS SELECT 1{} AS x", " + 1".repeat(3000));
+    assert_eq!(
+        sql.execute(&long).unwrap_err().code(),
+        ErrorCode::Unsupported
+    );
+    // ... and a cycle (only possible by replacing a table a view uses with a view over that
+    // view) is reported, not expanded forever.
+    sql.execute("CREATE TABLE t1 (x INTEGER); CREATE VIEW v1 AS SELECT x FROM t1")
+        .unwrap();
+    sql.execute("DROP TABLE t1").unwrap();
+    assert!(sql.execute("CREATE VIEW t1 AS SELECT x FROM v1").is_err());
+    let _ = db;
+}
+
+#[test]
 fn sessions_span_statements() {
     let (_d, _db, sql) = open();
     let mut s = sql.session();
@@ -534,6 +735,17 @@ fn hostile_input_never_panics() {
         "SELECT ?999999",
         "SELECT $0",
         "SELECT :name",
+        "CREATE VIEW",
+        "CREATE VIEW hv AS",
+        "CREATE VIEW hv (a, b) AS SELECT 1",
+        "CREATE VIEW hv AS SELECT * FROM users; SELECT 1 IN hv; DROP VIEW hv",
+        "SELECT 1 IN",
+        "SELECT 1 IN users.",
+        "SELECT 1 IN \"",
+        "SELECT 1 IN users IN users NOT IN users",
+        "SELECT 1 IN a.b.c",
+        "SELECT 'é' IN \u{1F600}",
+        "DROP VIEW",
     ];
     for s in fixed {
         let _ = sql.execute(s);
@@ -606,7 +818,9 @@ fn schema_sql_recreates_the_schema() {
              raw BLOB DEFAULT X'00FF', misc);
          CREATE TABLE pairs (a TEXT, b INTEGER, c, PRIMARY KEY (a, b), UNIQUE (b, c));
          CREATE UNIQUE INDEX users_score ON users (score, \"order\");
-         CREATE INDEX \"pairs by c\" ON pairs (c)",
+         CREATE INDEX \"pairs by c\" ON pairs (c);
+         CREATE VIEW emails (who, addr) AS SELECT id, email FROM users WHERE email LIKE '%@%';
+         CREATE VIEW a_few AS SELECT who FROM emails LIMIT 3",
     )
     .unwrap();
     let schema = sql.schema().unwrap();
@@ -648,6 +862,21 @@ fn schema_sql_recreates_the_schema() {
                 "users_score",
                 "users",
                 Some("CREATE UNIQUE INDEX users_score ON users (score, \"order\")")
+            ),
+            // A view comes after the views it uses, whatever their names.
+            (
+                ObjectKind::View,
+                "emails",
+                "emails",
+                Some(
+                    "CREATE VIEW emails (who, addr) AS SELECT id, email FROM users WHERE email LIKE '%@%'"
+                )
+            ),
+            (
+                ObjectKind::View,
+                "a_few",
+                "a_few",
+                Some("CREATE VIEW a_few AS SELECT who FROM emails LIMIT 3")
             ),
         ]
     );

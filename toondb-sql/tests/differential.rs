@@ -1,5 +1,7 @@
-//! Seeded differential test: random tables, data, queries and DML from the dialect, run on
-//! ToonDB and on SQLite (rusqlite, bundled); every result is compared.
+//! Seeded differential test: random tables, views, data, queries and DML from the dialect,
+//! run on ToonDB and on SQLite (rusqlite, bundled); every result is compared. Views (over
+//! the tables, some with one column for SQLite's `x IN view` shorthand) are queried like
+//! tables.
 //!
 //! `TOONDB_DIFF_CASES=N` changes the number of random databases (default 60), and
 //! `TOONDB_DIFF_SEED=S` the first seed. A mismatch prints the seed, the schema, the data
@@ -29,6 +31,8 @@ struct Tbl {
 struct Gen {
     rng: StdRng,
     tables: Vec<Tbl>,
+    /// One-column views, for `x IN view`.
+    in_views: Vec<String>,
 }
 
 const TEXTS: &[&str] = &["a", "b", "abc", "", "A", "b%", "xyz", "10", "Ab"];
@@ -288,11 +292,19 @@ impl Gen {
             };
             from = format!("{from} {kind} {} AS t1{on}", self.tables[tj].name);
         }
-        let wh = if self.rng.random_ratio(3, 4) {
+        let mut wh = if self.rng.random_ratio(3, 4) {
             format!(" WHERE {}", self.pred(&scope, 2))
         } else {
             String::new()
         };
+        if !self.in_views.is_empty() && self.rng.random_ratio(1, 4) {
+            let v = self.in_views[self.rng.random_range(0..self.in_views.len())].clone();
+            if let Some((c, _)) = self.col(&scope, None) {
+                let not = if self.rng.random() { "NOT " } else { "" };
+                let glue = if wh.is_empty() { " WHERE" } else { " AND" };
+                wh = format!("{wh}{glue} {c} {not}IN {v}");
+            }
+        }
         if self.rng.random_ratio(1, 3) {
             // Aggregate query.
             let (g, _) = self.col(&scope, None).unwrap_or(("1".into(), Ty::Int));
@@ -412,12 +424,14 @@ struct Outcome {
     compared: usize,
     both_error: usize,
     unsupported: usize,
+    views: usize,
 }
 
 fn check_case(seed: u64, out: &mut Outcome) {
     let mut g = Gen {
         rng: StdRng::seed_from_u64(seed),
         tables: Vec::new(),
+        in_views: Vec::new(),
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let db = toondb_storage::Database::builder()
@@ -503,11 +517,74 @@ fn check_case(seed: u64, out: &mut Outcome) {
         }
     }
 
+    // Views over the tables: a filtered `SELECT *` (queried like a table) and a one-column
+    // projection (for `x IN view`). A view SQLite accepts but ToonDB reports as unsupported
+    // is dropped again on the SQLite side.
+    let nbase = g.tables.len();
+    for t in 0..nbase {
+        let table = g.tables[t].name.clone();
+        let scope = vec![(table.clone(), t)];
+        let mut defs = Vec::new();
+        if g.rng.random_ratio(1, 2) {
+            let pred = g.pred(&scope, 1);
+            defs.push((
+                format!("v{t}"),
+                format!("SELECT * FROM {table} WHERE {pred}"),
+                false,
+            ));
+        }
+        if g.rng.random_ratio(1, 2) {
+            let c = g.rng.random_range(0..g.tables[t].cols.len());
+            let pred = g.pred(&scope, 1);
+            defs.push((
+                format!("w{t}"),
+                format!("SELECT c{c} FROM {table} WHERE {pred}"),
+                true,
+            ));
+        }
+        for (name, select, one_col) in defs {
+            let sql = format!("CREATE VIEW {name} AS {select}");
+            log.push(sql.clone());
+            let a = ours.execute(&sql);
+            let b = lite.execute_batch(&sql);
+            match (&a, &b) {
+                (Ok(_), Ok(())) => {}
+                (Err(e), Ok(())) if e.code() == ErrorCode::Unsupported => {
+                    lite.execute_batch(&format!("DROP VIEW {name}"))
+                        .expect("drop view");
+                    log.push(format!("DROP VIEW {name}"));
+                    continue;
+                }
+                _ => panic!(
+                    "seed {seed}: CREATE VIEW outcome differs: ours {:?} sqlite {:?}\n{}",
+                    a.as_ref().map(|r| r.rows_affected),
+                    b,
+                    log.join(";\n")
+                ),
+            }
+            out.views += 1;
+            if one_col {
+                g.in_views.push(name);
+            } else {
+                let cols = g.tables[t]
+                    .cols
+                    .iter()
+                    .map(|c| Col {
+                        name: c.name.clone(),
+                        ty: c.ty,
+                    })
+                    .collect();
+                g.tables.push(Tbl { name, cols });
+            }
+        }
+    }
+
     let nqueries = 25;
     for q in 0..nqueries {
-        // Some DML between queries, compared through the table contents afterwards.
+        // Some DML between queries (on tables, not views), compared through the table
+        // contents afterwards.
         if q % 8 == 7 {
-            let ti = g.rng.random_range(0..g.tables.len());
+            let ti = g.rng.random_range(0..nbase);
             let scope = vec![(g.tables[ti].name.clone(), ti)];
             let name = g.tables[ti].name.clone();
             let pred = g.pred(&scope, 1);
@@ -618,13 +695,14 @@ fn differential_against_sqlite() {
         compared: 0,
         both_error: 0,
         unsupported: 0,
+        views: 0,
     };
     for seed in first..first + cases {
         check_case(seed, &mut out);
     }
     println!(
-        "differential: {cases} databases, {} queries compared equal, {} failed on both, {} unsupported by ToonDB",
-        out.compared, out.both_error, out.unsupported
+        "differential: {cases} databases ({} views), {} queries compared equal, {} failed on both, {} unsupported by ToonDB",
+        out.views, out.compared, out.both_error, out.unsupported
     );
     assert!(
         out.compared > cases as usize * 10,

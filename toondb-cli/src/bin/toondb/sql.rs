@@ -105,8 +105,8 @@ Commands:
   .help            this text
   .format FORMAT   output format: table, json, toon or csv
   .timer on|off    print the time each statement takes
-  .tables          list the tables
-  .schema [TABLE]  the statements that create every table and index (or TABLE's)
+  .tables          list the tables and views
+  .schema [TABLE]  the statements that create every table, index and view (or TABLE's)
   .quit / .exit    leave (Ctrl-D too); Ctrl-C cancels the current input
 ";
 
@@ -328,7 +328,7 @@ impl<W: Write> Shell<W> {
             }
             (".tables", None) => {
                 for o in self.session.schema()? {
-                    if o.kind == ObjectKind::Table {
+                    if matches!(o.kind, ObjectKind::Table | ObjectKind::View) {
                         writeln!(self.out, "{}", o.name)?;
                     }
                 }
