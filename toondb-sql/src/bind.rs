@@ -272,8 +272,65 @@ struct FromItem {
 struct SelectOut {
     plan: Plan,
     names: Vec<String>,
+    /// The leftmost SELECT's column affinities.
     affs: Vec<Affinity>,
     decls: Vec<Option<String>>,
+    /// Per SELECT of a compound (leftmost first; one for a plain SELECT), per column: what
+    /// SQLite's `sqlite3SubqueryColumnTypes` looks at to type a compound read as a table.
+    arms: Vec<Vec<ColType>>,
+}
+
+/// A result column's type facts, as SQLite derives them from its expression.
+#[derive(Clone, Copy, Debug)]
+struct ColType {
+    aff: Affinity,
+    /// The kinds of value it can yield (`sqlite3ExprDataType`): 1 numeric, 2 text, 4 blob.
+    data: u8,
+    /// Whether it is a CAST.
+    cast: bool,
+}
+
+impl ColType {
+    /// A column of a table or subquery with affinity `aff`.
+    fn column(aff: Affinity) -> ColType {
+        let data = match aff {
+            Affinity::Integer | Affinity::Real | Affinity::Numeric => 0x05,
+            Affinity::Text => 0x06,
+            Affinity::Blob => 0x07,
+        };
+        ColType {
+            aff,
+            data,
+            cast: false,
+        }
+    }
+}
+
+/// The affinity of a compound SELECT's column read as a table, by SQLite's rule: the
+/// first SELECT (from the left) whose expression has an affinity gives it; a text
+/// affinity when another SELECT may yield numbers, or a numeric one when another may yield
+/// text, becomes no affinity; a numeric CAST in the leftmost SELECT stays numeric but is
+/// not converted to real.
+fn compound_affinity(arms: &[ColType]) -> Affinity {
+    let Some(chosen) = arms.iter().position(|t| t.aff != Affinity::Blob) else {
+        return Affinity::Blob;
+    };
+    let mut aff = arms[chosen].aff;
+    if arms.len() > 1 {
+        let others = arms
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != chosen)
+            .fold(0u8, |m, (_, t)| m | t.data);
+        if (aff == Affinity::Text && others & 0x01 != 0) || (aff.is_numeric() && others & 0x02 != 0)
+        {
+            aff = Affinity::Blob;
+        }
+        if aff.is_numeric() && arms[0].cast {
+            aff = Affinity::Numeric;
+        }
+    }
+    aff
 }
 
 impl<'a> Binder<'a> {
@@ -963,6 +1020,7 @@ impl<'a> Binder<'a> {
                 names: r.cols.iter().map(|c| c.0.clone()).collect(),
                 affs: r.cols.iter().map(|c| c.1).collect(),
                 decls: r.cols.iter().map(|c| c.2.clone()).collect(),
+                arms: vec![r.cols.iter().map(|c| ColType::column(c.1)).collect()],
             });
         }
         let later = self.ctes.split_off(i + 1);
@@ -1088,13 +1146,16 @@ impl<'a> Binder<'a> {
                 initial: Box::new(initial.plan),
                 step: Box::new(step.plan),
                 union_all,
+                real_cols: real_columns(&table_affinities(&initial.arms, &step.arms)),
             }
         };
+        let arms = [initial.arms, step.arms].concat();
         let mut out = SelectOut {
             plan,
             names: initial.names,
             affs: initial.affs,
             decls: initial.decls,
+            arms,
         };
         self.bind_limit(&def.query, &mut out)?;
         Ok(out)
@@ -1221,6 +1282,7 @@ impl<'a> Binder<'a> {
                     names: (1..=w).map(|i| format!("column{i}")).collect(),
                     affs: vec![Affinity::Blob; w],
                     decls: vec![None; w],
+                    arms: vec![vec![ColType::column(Affinity::Blob); w]],
                 })
             }
             ast::SetExpr::SetOperation {
@@ -1253,6 +1315,7 @@ impl<'a> Binder<'a> {
                     names: l.names,
                     affs: l.affs,
                     decls: l.decls,
+                    arms: [l.arms, r.arms].concat(),
                 })
             }
             other => Err(Error::unsupported(format!("query body {other}"))),
@@ -1284,18 +1347,7 @@ impl<'a> Binder<'a> {
                         .as_ref()
                         .map(|a| a.name.value.clone())
                         .unwrap_or_else(|| v.name.clone());
-                    let cols = out
-                        .names
-                        .into_iter()
-                        .zip(out.affs.into_iter().zip(out.decls))
-                        .map(|(name, (aff, decl))| ScopeCol {
-                            table: norm(&a),
-                            name,
-                            aff,
-                            decl,
-                        })
-                        .collect();
-                    return Ok((out.plan, cols));
+                    return Ok(derived(out, &a));
                 }
                 let t = self.table(name)?;
                 let a = alias
@@ -1507,6 +1559,7 @@ impl<'a> Binder<'a> {
         let mut names: Vec<String> = Vec::new();
         let mut affs: Vec<Affinity> = Vec::new();
         let mut decls: Vec<Option<String>> = Vec::new();
+        let mut types: Vec<ColType> = Vec::new();
         for item in &s.projection {
             match item {
                 ast::SelectItem::Wildcard(_) => {
@@ -1523,6 +1576,7 @@ impl<'a> Binder<'a> {
                         names.push(c.name.clone());
                         affs.push(c.aff);
                         decls.push(c.decl.clone());
+                        types.push(ColType::column(c.aff));
                     }
                 }
                 ast::SelectItem::QualifiedWildcard(kind, _) => {
@@ -1543,6 +1597,7 @@ impl<'a> Binder<'a> {
                             names.push(c.name.clone());
                             affs.push(c.aff);
                             decls.push(c.decl.clone());
+                            types.push(ColType::column(c.aff));
                         }
                     }
                     if !any {
@@ -1566,6 +1621,7 @@ impl<'a> Binder<'a> {
                         },
                     };
                     affs.push(self.affinity(&b));
+                    types.push(self.col_type(&b));
                     decls.push(match &b {
                         Expr::Column(i) => self
                             .levels
@@ -1712,7 +1768,41 @@ impl<'a> Binder<'a> {
             names,
             affs,
             decls,
+            arms: vec![types],
         })
+    }
+
+    /// What SQLite's `sqlite3ExprDataType` and `sqlite3ExprAffinity` say of a bound
+    /// result expression (see [`ColType`]).
+    fn col_type(&self, e: &Expr) -> ColType {
+        fn data(b: &Binder<'_>, e: &Expr) -> u8 {
+            match e {
+                Expr::Literal(Value::Null) => 0,
+                Expr::Literal(Value::Text(_)) => 0x02,
+                Expr::Literal(Value::Blob(_)) => 0x04,
+                Expr::Literal(_) => 0x01,
+                Expr::Param(_) | Expr::Func(..) | Expr::Agg(_) => 0x07,
+                Expr::Binary {
+                    op: BinOp::Concat, ..
+                } => 0x06,
+                Expr::Column(_) | Expr::Outer { .. } | Expr::Cast(..) | Expr::Sub { .. } => {
+                    ColType::column(b.affinity(e)).data
+                }
+                Expr::Case { whens, else_, .. } => {
+                    let mut m = whens.iter().fold(0, |m, (_, r)| m | data(b, r));
+                    if let Some(x) = else_ {
+                        m |= data(b, x);
+                    }
+                    m
+                }
+                _ => 0x01,
+            }
+        }
+        ColType {
+            aff: self.affinity(e),
+            data: data(self, e),
+            cast: matches!(e, Expr::Cast(..)),
+        }
     }
 
     /// Affinity of a bound expression in the current level.
@@ -2784,7 +2874,29 @@ fn rewrite_children(e: Expr, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
 }
 
 /// A bound subquery as a FROM item named `alias`: its plan and its columns.
-fn derived(out: SelectOut, alias: &str) -> (Plan, Vec<ScopeCol>) {
+/// Derived tables, views and CTEs read a compound SELECT as SQLite reads its temporary
+/// table: an integer in a column of REAL affinity (the leftmost SELECT's) comes out as a
+/// real, as SQLite's `OP_RealAffinity` makes it. (A recursive CTE converts its rows itself,
+/// before its recursive SELECT reads them.)
+fn derived(mut out: SelectOut, alias: &str) -> (Plan, Vec<ScopeCol>) {
+    fn is_compound(p: &Plan) -> bool {
+        match p {
+            Plan::SetOp { .. } => true,
+            Plan::Limit { input, .. } | Plan::Sort { input, .. } => is_compound(input),
+            _ => false,
+        }
+    }
+    if out.arms.len() > 1 {
+        out.affs = table_affinities(&out.arms, &[]);
+    }
+    let cols = real_columns(&out.affs);
+    if !cols.is_empty() && is_compound(&out.plan) {
+        let input = std::mem::replace(&mut out.plan, Plan::Values { rows: Vec::new() });
+        out.plan = Plan::RealAffinity {
+            input: Box::new(input),
+            cols,
+        };
+    }
     let cols = out
         .names
         .iter()
@@ -2797,6 +2909,28 @@ fn derived(out: SelectOut, alias: &str) -> (Plan, Vec<ScopeCol>) {
         })
         .collect();
     (out.plan, cols)
+}
+
+/// The column affinities of a compound SELECT read as a table (see [`compound_affinity`]),
+/// over the SELECTs of `arms` then `more`.
+fn table_affinities(arms: &[Vec<ColType>], more: &[Vec<ColType>]) -> Vec<Affinity> {
+    let all: Vec<&Vec<ColType>> = arms.iter().chain(more).collect();
+    let width = all.first().map_or(0, |a| a.len());
+    (0..width)
+        .map(|c| {
+            let col: Vec<ColType> = all.iter().filter_map(|a| a.get(c).copied()).collect();
+            compound_affinity(&col)
+        })
+        .collect()
+}
+
+/// The positions of the columns with REAL affinity.
+fn real_columns(affs: &[Affinity]) -> Vec<usize> {
+    affs.iter()
+        .enumerate()
+        .filter(|(_, a)| **a == Affinity::Real)
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// A CTE that names itself outside a recursive UNION: SQLite's "circular reference".

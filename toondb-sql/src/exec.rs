@@ -574,7 +574,12 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
             initial,
             step,
             union_all,
-        } => recursive(*id, initial, step, *union_all, ctx, sink),
+            real_cols,
+        } => recursive(*id, initial, step, *union_all, real_cols, ctx, sink),
+        Plan::RealAffinity { input, cols } => run(input, ctx, &mut |ctx, mut row| {
+            real_affinity(&mut row, cols);
+            sink(ctx, row)
+        }),
         Plan::WorkTable { id } => match ctx.work.get(id) {
             Some(row) => {
                 let row = row.clone();
@@ -639,11 +644,23 @@ pub(crate) const MAX_RECURSIVE_ROWS: usize = 10_000_000;
 
 /// Runs a recursive CTE (see [`Plan::Recursive`]): a FIFO queue of produced rows, each
 /// becoming the work table's one row for a run of `step`, as SQLite does.
+/// Turns integers in columns `cols` of `row` into reals (see [`Plan::RealAffinity`]).
+fn real_affinity(row: &mut [Value], cols: &[usize]) {
+    for &c in cols {
+        if let Some(v @ Value::Integer(_)) = row.get_mut(c)
+            && let Value::Integer(i) = *v
+        {
+            *v = Value::Real(i as f64);
+        }
+    }
+}
+
 fn recursive(
     id: usize,
     initial: &Plan,
     step: &Plan,
     union_all: bool,
+    real_cols: &[usize],
     ctx: &mut Ctx<'_>,
     sink: &mut Sink<'_>,
 ) -> Result<bool> {
@@ -651,7 +668,8 @@ fn recursive(
     let mut queue: std::collections::VecDeque<Vec<Value>> = std::collections::VecDeque::new();
     let mut produced = 0usize;
     let mut batch: Vec<Vec<Value>> = Vec::new();
-    let mut emit = |ctx: &mut Ctx<'_>, row: Vec<Value>, batch: &mut Vec<Vec<Value>>| {
+    let mut emit = |ctx: &mut Ctx<'_>, mut row: Vec<Value>, batch: &mut Vec<Vec<Value>>| {
+        real_affinity(&mut row, real_cols);
         if !union_all {
             let mut k = Vec::new();
             encode_key(&row, &mut k);

@@ -521,6 +521,15 @@ pub(crate) enum Plan {
         initial: Box<Plan>,
         step: Box<Plan>,
         union_all: bool,
+        /// Columns of REAL affinity: an integer in them becomes a real before the row is
+        /// output or queued (see [`Plan::RealAffinity`]).
+        real_cols: Vec<usize>,
+    },
+    /// Turns integers in the given columns into reals, leaving other values alone (SQLite's
+    /// `OP_RealAffinity`, applied where a compound SELECT is read as a table).
+    RealAffinity {
+        input: Box<Plan>,
+        cols: Vec<usize>,
     },
     /// The current row of a recursive CTE's work table.
     WorkTable {
@@ -661,6 +670,7 @@ impl Plan {
                 initial,
                 step,
                 union_all,
+                ..
             } => {
                 let all = if *union_all { " ALL" } else { "" };
                 out.push(format!("{pad}RECURSIVE UNION{all} (work table {id})"));
@@ -668,6 +678,7 @@ impl Plan {
                 step.explain(depth + 1, out);
             }
             Plan::WorkTable { id } => out.push(format!("{pad}SCAN WORK TABLE {id}")),
+            Plan::RealAffinity { input, .. } => input.explain(depth, out),
         }
     }
 }

@@ -256,6 +256,33 @@ impl Gen {
         }
     }
 
+    /// A query from [`Gen::query`], sometimes behind a CTE (`WITH q AS (...) SELECT * FROM
+    /// q`), or a recursive CTE counting up from a table's integers.
+    fn query_maybe_with_cte(&mut self) -> String {
+        if self.rng.random_ratio(1, 10) {
+            let t = self.rng.random_range(0..self.tables.len());
+            let scope = vec![("s".to_string(), t)];
+            let start = self
+                .col(&scope, Some(Ty::Int))
+                .map(|c| c.0)
+                .unwrap_or("1".into());
+            let all = if self.rng.random() { " ALL" } else { "" };
+            let step = self.rng.random_range(1..3);
+            let limit = self.rng.random_range(0..15);
+            return format!(
+                "WITH RECURSIVE r(n) AS (SELECT {start} FROM {} AS s UNION{all} \
+                 SELECT n + {step} FROM r WHERE n < {limit}) SELECT count(*), sum(n), count(DISTINCT n) FROM r",
+                self.tables[t].name
+            );
+        }
+        let q = self.query();
+        if !q.contains("ORDER BY") && !q.contains("LIMIT") && self.rng.random_ratio(1, 6) {
+            format!("WITH q AS ({q}) SELECT * FROM q")
+        } else {
+            q
+        }
+    }
+
     fn query(&mut self) -> String {
         let ti = self.rng.random_range(0..self.tables.len());
         let mut scope = vec![("t0".to_string(), ti)];
@@ -603,7 +630,7 @@ fn check_case(seed: u64, out: &mut Outcome) {
                 exec_both(&format!("DELETE FROM {name} WHERE {pred}"), &mut log);
             }
         }
-        let sql = g.query();
+        let sql = g.query_maybe_with_cte();
         let a = ours.execute(&sql);
         let b = run_sqlite(&lite, &sql);
         match (a, b) {
