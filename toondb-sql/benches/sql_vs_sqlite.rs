@@ -3,52 +3,111 @@
 //! ```text
 //! cargo bench -p toondb-sql --bench sql_vs_sqlite            # full sizes
 //! TOONDB_BENCH_SCALE=0.1 cargo bench -p toondb-sql --bench sql_vs_sqlite   # 10% sizes
+//! TOONDB_BENCH_REPS=9 cargo bench -p toondb-sql --bench sql_vs_sqlite      # more repetitions
 //! ```
 //!
 //! Workloads (sizes at scale 1): 100k single-row INSERTs in one transaction (SQL text with
 //! parameters); 100k point SELECTs by primary key; 2k range SELECTs via a secondary index
-//! (~50 rows each); GROUP BY with five aggregates over 1M rows; a 100k x 100k join on a key.
+//! (~100 rows each); GROUP BY with five aggregates over 1M rows; a 100k x 100k join on a key.
 //! Both engines run on disk in a temporary directory; SQLite uses its default rollback
 //! journal with `synchronous=FULL` and ToonDB its default `SyncMode::Full`, each committing
-//! the bulk loads as one transaction. Prints each time and the ratio ToonDB / SQLite.
+//! the bulk loads as one transaction.
+//!
+//! Each workload runs `TOONDB_BENCH_REPS` times (default 5), ToonDB and SQLite alternately,
+//! each repetition checking that both return the same answer (the INSERT workload loads a
+//! fresh table per repetition). Printed: the median time of each engine, the ratio of the
+//! medians (ToonDB / SQLite, lower is better) and the lowest and highest per-repetition
+//! ratio, because one run on a shared machine can be off by a third.
 
+use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
 use rusqlite::params;
 use toondb_sql::{SqlEngine, Value};
 
+fn env_f64(name: &str) -> Option<f64> {
+    std::env::var(name).ok().and_then(|s| s.parse().ok())
+}
+
 fn scale() -> f64 {
-    std::env::var("TOONDB_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .filter(|s: &f64| *s > 0.0)
+    env_f64("TOONDB_BENCH_SCALE")
+        .filter(|s| *s > 0.0)
         .unwrap_or(1.0)
+}
+
+fn reps() -> usize {
+    env_f64("TOONDB_BENCH_REPS")
+        .filter(|r| *r >= 1.0)
+        .map_or(5, |r| r as usize)
 }
 
 fn n(base: usize) -> usize {
     ((base as f64 * scale()) as usize).max(1)
 }
 
+struct Row {
+    name: String,
+    ours: Duration,
+    lite: Duration,
+    lowest: f64,
+    highest: f64,
+}
+
 struct Report {
-    rows: Vec<(String, Duration, Duration)>,
+    rows: Vec<Row>,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
 }
 
 impl Report {
-    fn add(&mut self, name: &str, ours: Duration, lite: Duration) {
+    /// Runs `ours` and `lite` alternately [`reps`] times (each given the repetition's
+    /// index), checks that they agree each time, and records the medians.
+    fn measure<T: PartialEq + Debug>(
+        &mut self,
+        name: &str,
+        mut ours: impl FnMut(usize) -> T,
+        mut lite: impl FnMut(usize) -> T,
+    ) {
+        let (mut o, mut l) = (Vec::new(), Vec::new());
+        for rep in 0..reps() {
+            let t = Instant::now();
+            let a = ours(rep);
+            o.push(t.elapsed());
+            let t = Instant::now();
+            let b = lite(rep);
+            l.push(t.elapsed());
+            assert_eq!(a, b, "{name}: ToonDB and SQLite disagree");
+        }
+        let ratios: Vec<f64> = o
+            .iter()
+            .zip(&l)
+            .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64().max(1e-9))
+            .collect();
+        let row = Row {
+            name: name.to_string(),
+            ours: median(o),
+            lite: median(l),
+            lowest: ratios.iter().copied().fold(f64::INFINITY, f64::min),
+            highest: ratios.iter().copied().fold(0.0, f64::max),
+        };
         println!(
-            "{name:<48} toondb {:>10.3} ms   sqlite {:>10.3} ms   ratio {:>6.2}x",
-            ours.as_secs_f64() * 1e3,
-            lite.as_secs_f64() * 1e3,
-            ours.as_secs_f64() / lite.as_secs_f64().max(1e-9)
+            "{:<44} toondb {:>9.3} ms   sqlite {:>9.3} ms   ratio {:>5.2}x  ({:.2}-{:.2}x)",
+            row.name,
+            ms(row.ours),
+            ms(row.lite),
+            ms(row.ours) / ms(row.lite).max(1e-9),
+            row.lowest,
+            row.highest
         );
-        self.rows.push((name.to_string(), ours, lite));
+        self.rows.push(row);
     }
-}
-
-fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
-    let t = Instant::now();
-    let r = f();
-    (r, t.elapsed())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -58,121 +117,135 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lite = rusqlite::Connection::open(dir.path().join("sqlite.db"))?;
     lite.execute_batch("PRAGMA synchronous=FULL;")?;
     let mut report = Report { rows: Vec::new() };
-    println!("scale {} (set TOONDB_BENCH_SCALE to change)", scale());
-
-    let schema =
-        "CREATE TABLE items (id INTEGER PRIMARY KEY, cat INTEGER NOT NULL, name TEXT, price REAL);
-                  CREATE INDEX items_cat ON items (cat)";
-    sql.execute(schema)?;
-    lite.execute_batch(schema)?;
-
-    // 1. Single-row INSERTs with parameters, one transaction.
-    let inserts = n(100_000);
-    let ((), ours) = time(|| {
-        let mut s = sql.session();
-        s.execute("BEGIN").expect("begin");
-        for i in 0..inserts as i64 {
-            s.execute_with_params(
-                "INSERT INTO items (id, cat, name, price) VALUES (?, ?, ?, ?)",
-                &[
-                    Value::Integer(i),
-                    Value::Integer(i % 1000),
-                    Value::Text(format!("item-{i}")),
-                    Value::Real(i as f64 * 0.5),
-                ],
-            )
-            .expect("insert");
-        }
-        s.execute("COMMIT").expect("commit");
-    });
-    let ((), theirs) = time(|| {
-        let tx = lite.unchecked_transaction().expect("tx");
-        {
-            let mut st = tx
-                .prepare("INSERT INTO items (id, cat, name, price) VALUES (?, ?, ?, ?)")
-                .expect("prep");
-            for i in 0..inserts as i64 {
-                st.execute(params![i, i % 1000, format!("item-{i}"), i as f64 * 0.5])
-                    .expect("insert");
-            }
-        }
-        tx.commit().expect("commit");
-    });
-    report.add(
-        &format!("{inserts} INSERTs (params, one txn)"),
-        ours,
-        theirs,
+    println!(
+        "scale {}, {} repetitions per workload (set TOONDB_BENCH_SCALE / TOONDB_BENCH_REPS); \
+         medians, ratio = ToonDB / SQLite (lowest-highest per repetition)",
+        scale(),
+        reps()
     );
+
+    // 1. Single-row INSERTs with parameters, one transaction, into a fresh table per
+    // repetition (`items0` is the one the queries below read).
+    let inserts = n(100_000);
+    let schema = |rep: usize| {
+        format!(
+            "CREATE TABLE items{rep} (id INTEGER PRIMARY KEY, cat INTEGER NOT NULL, name TEXT, price REAL);
+             CREATE INDEX items{rep}_cat ON items{rep} (cat)"
+        )
+    };
+    for rep in 0..reps() {
+        sql.execute(&schema(rep))?;
+        lite.execute_batch(&schema(rep))?;
+    }
+    report.measure(
+        &format!("{inserts} INSERTs (params, one txn)"),
+        |rep| {
+            let insert =
+                format!("INSERT INTO items{rep} (id, cat, name, price) VALUES (?, ?, ?, ?)");
+            let mut s = sql.session();
+            s.execute("BEGIN").expect("begin");
+            for i in 0..inserts as i64 {
+                s.execute_with_params(
+                    &insert,
+                    &[
+                        Value::Integer(i),
+                        Value::Integer(i % 1000),
+                        Value::Text(format!("item-{i}")),
+                        Value::Real(i as f64 * 0.5),
+                    ],
+                )
+                .expect("insert");
+            }
+            s.execute("COMMIT").expect("commit");
+        },
+        |rep| {
+            let tx = lite.unchecked_transaction().expect("tx");
+            {
+                let mut st = tx
+                    .prepare(&format!(
+                        "INSERT INTO items{rep} (id, cat, name, price) VALUES (?, ?, ?, ?)"
+                    ))
+                    .expect("prep");
+                for i in 0..inserts as i64 {
+                    st.execute(params![i, i % 1000, format!("item-{i}"), i as f64 * 0.5])
+                        .expect("insert");
+                }
+            }
+            tx.commit().expect("commit");
+        },
+    );
+
+    // The queries read `items0` alone: drop the other repetitions' tables, so that both
+    // databases hold what they held before the repetitions.
+    for rep in 1..reps() {
+        sql.execute(&format!("DROP TABLE items{rep}"))?;
+        lite.execute_batch(&format!("DROP TABLE items{rep}"))?;
+    }
 
     // 2. Point SELECT by primary key.
     let points = n(100_000);
-    let (sum_ours, ours) = time(|| {
-        let mut acc = 0i64;
-        for i in 0..points as i64 {
-            let r = sql
-                .execute_with_params(
-                    "SELECT cat FROM items WHERE id = ?",
-                    &[Value::Integer((i * 7919) % inserts as i64)],
-                )
-                .expect("point");
-            acc += r.scalar().and_then(Value::as_i64).unwrap_or(0);
-        }
-        acc
-    });
-    let (sum_lite, theirs) = time(|| {
-        let mut st = lite
-            .prepare("SELECT cat FROM items WHERE id = ?")
-            .expect("prep");
-        let mut acc = 0i64;
-        for i in 0..points as i64 {
-            acc += st
-                .query_row([(i * 7919) % inserts as i64], |r| r.get::<_, i64>(0))
-                .expect("point");
-        }
-        acc
-    });
-    assert_eq!(sum_ours, sum_lite, "point query results differ");
-    report.add(
+    report.measure(
         &format!("{points} point SELECTs by primary key"),
-        ours,
-        theirs,
+        |_| {
+            let mut acc = 0i64;
+            for i in 0..points as i64 {
+                let r = sql
+                    .execute_with_params(
+                        "SELECT cat FROM items0 WHERE id = ?",
+                        &[Value::Integer((i * 7919) % inserts as i64)],
+                    )
+                    .expect("point");
+                acc += r.scalar().and_then(Value::as_i64).unwrap_or(0);
+            }
+            acc
+        },
+        |_| {
+            let mut st = lite
+                .prepare("SELECT cat FROM items0 WHERE id = ?")
+                .expect("prep");
+            let mut acc = 0i64;
+            for i in 0..points as i64 {
+                acc += st
+                    .query_row([(i * 7919) % inserts as i64], |r| r.get::<_, i64>(0))
+                    .expect("point");
+            }
+            acc
+        },
     );
 
     // 3. Range SELECT via the secondary index.
     let ranges = n(2_000);
-    let (cnt_ours, ours) = time(|| {
-        let mut c = 0usize;
-        for i in 0..ranges as i64 {
-            let lo = (i * 37) % 1000;
-            let r = sql
-                .execute_with_params(
-                    "SELECT id, price FROM items WHERE cat BETWEEN ? AND ?",
-                    &[Value::Integer(lo), Value::Integer(lo)],
-                )
-                .expect("range");
-            c += r.len();
-        }
-        c
-    });
-    let (cnt_lite, theirs) = time(|| {
-        let mut st = lite
-            .prepare("SELECT id, price FROM items WHERE cat BETWEEN ? AND ?")
-            .expect("prep");
-        let mut c = 0usize;
-        for i in 0..ranges as i64 {
-            let lo = (i * 37) % 1000;
-            let rows = st
-                .query_map([lo, lo], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?)))
-                .expect("range");
-            c += rows.count();
-        }
-        c
-    });
-    assert_eq!(cnt_ours, cnt_lite, "range query results differ");
-    report.add(
-        &format!("{ranges} range SELECTs via index ({} rows)", cnt_ours),
-        ours,
-        theirs,
+    let range_rows = inserts / 1000 * ranges;
+    report.measure(
+        &format!("{ranges} range SELECTs via index (~{range_rows} rows)"),
+        |_| {
+            let mut c = 0usize;
+            for i in 0..ranges as i64 {
+                let lo = (i * 37) % 1000;
+                let r = sql
+                    .execute_with_params(
+                        "SELECT id, price FROM items0 WHERE cat BETWEEN ? AND ?",
+                        &[Value::Integer(lo), Value::Integer(lo)],
+                    )
+                    .expect("range");
+                c += r.len();
+            }
+            c
+        },
+        |_| {
+            let mut st = lite
+                .prepare("SELECT id, price FROM items0 WHERE cat BETWEEN ? AND ?")
+                .expect("prep");
+            let mut c = 0usize;
+            for i in 0..ranges as i64 {
+                let lo = (i * 37) % 1000;
+                let rows = st
+                    .query_map([lo, lo], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?)))
+                    .expect("range");
+                c += rows.count();
+            }
+            c
+        },
     );
 
     // 4. GROUP BY with aggregates over 1M rows.
@@ -205,16 +278,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         tx.commit()?;
     }
     let q = "SELECT grp, count(*), sum(v), avg(w), min(v), max(w) FROM facts GROUP BY grp";
-    let (g_ours, ours) = time(|| sql.execute(q).expect("group by").len());
-    let (g_lite, theirs) = time(|| {
-        let mut st = lite.prepare(q).expect("prep");
-        st.query_map([], |_| Ok(())).expect("q").count()
-    });
-    assert_eq!(g_ours, g_lite);
-    report.add(
+    report.measure(
         &format!("GROUP BY + 5 aggregates over {big} rows"),
-        ours,
-        theirs,
+        |_| sql.execute(q).expect("group by").len(),
+        |_| {
+            let mut st = lite.prepare(q).expect("prep");
+            st.query_map([], |_| Ok(())).expect("q").count()
+        },
     );
 
     // 5. Join 100k x 100k on a key.
@@ -254,24 +324,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         tx.commit()?;
     }
     let q = "SELECT count(*), sum(l.v + r.w) FROM l JOIN r ON l.k = r.k";
-    let (j_ours, ours) = time(|| sql.execute(q).expect("join").rows[0].values().to_vec());
-    let (j_lite, theirs) = time(|| {
-        lite.query_row(q, [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
-            .expect("join")
-    });
-    assert_eq!(
-        j_ours,
-        vec![Value::Integer(j_lite.0), Value::Integer(j_lite.1)]
+    report.measure(
+        &format!("join {jn} x {jn} on a key"),
+        |_| match sql.execute(q).expect("join").rows[0].values() {
+            [Value::Integer(c), Value::Integer(s)] => (*c, *s),
+            other => panic!("unexpected join result {other:?}"),
+        },
+        |_| {
+            lite.query_row(q, [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+                .expect("join")
+        },
     );
-    report.add(&format!("join {jn} x {jn} on a key"), ours, theirs);
 
     println!(
-        "\nsummary (ratio = ToonDB time / SQLite time; targets: points <= 2x, scans/aggregates/joins <= 1.5x)"
+        "\nsummary (median ratio ToonDB / SQLite; targets: points <= 2x, scans/aggregates/joins <= 1.5x)"
     );
-    for (name, o, l) in &report.rows {
+    for r in &report.rows {
         println!(
-            "  {name:<48} {:>6.2}x",
-            o.as_secs_f64() / l.as_secs_f64().max(1e-9)
+            "  {:<44} {:>5.2}x  ({:.2}-{:.2}x)",
+            r.name,
+            ms(r.ours) / ms(r.lite).max(1e-9),
+            r.lowest,
+            r.highest
         );
     }
     Ok(())
