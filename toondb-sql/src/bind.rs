@@ -7,8 +7,8 @@ use sqlparser::ast;
 use crate::catalog::{Catalog, Column, Table, View, norm};
 use crate::error::{Error, Location, Result};
 use crate::plan::{
-    Access, AggCall, AggFunc, BinOp, Expr, Func, JoinKind, Plan, SetOp, SortKey, SubKind, SubQuery,
-    UnOp,
+    Access, AggCall, AggFunc, BinOp, Expr, Frame, FrameBound, Func, JoinKind, Plan, SetOp, SortKey,
+    SubKind, SubQuery, UnOp, WinCall, WinFunc, WinOrder,
 };
 use crate::value::{Affinity, Value, apply_affinity};
 
@@ -118,6 +118,11 @@ pub(crate) struct Binder<'a> {
     query_depth: usize,
     /// The views being expanded, outermost first (to detect a view that refers to itself).
     expanding: Vec<String>,
+    /// True while binding where a window function may appear (a SELECT's result columns
+    /// and ORDER BY, outside aggregate and window arguments).
+    win_ok: bool,
+    /// The WINDOW clause of the SELECT being bound.
+    named_windows: Vec<ast::NamedWindowDefinition>,
 }
 
 /// One `name [(columns)] AS (query)` of a WITH clause.
@@ -348,6 +353,8 @@ impl<'a> Binder<'a> {
             next_work: 0,
             query_depth: 0,
             expanding: Vec::new(),
+            win_ok: false,
+            named_windows: Vec::new(),
         }
     }
 
@@ -1401,13 +1408,23 @@ impl<'a> Binder<'a> {
             || s.into.is_some()
             || !s.lateral_views.is_empty()
             || s.prewhere.is_some()
-            || !s.named_window.is_empty()
             || s.qualify.is_some()
         {
-            return Err(Error::unsupported(
-                "SELECT clause (TOP/INTO/WINDOW/QUALIFY)",
-            ));
+            return Err(Error::unsupported("SELECT clause (TOP/INTO/QUALIFY)"));
         }
+        let saved_win = std::mem::replace(&mut self.win_ok, false);
+        let saved_named = std::mem::replace(&mut self.named_windows, s.named_window.clone());
+        let r = self.bind_select_scoped(s, order);
+        self.win_ok = saved_win;
+        self.named_windows = saved_named;
+        r
+    }
+
+    fn bind_select_scoped(
+        &mut self,
+        s: &ast::Select,
+        order: &[ast::OrderByExpr],
+    ) -> Result<SelectOut> {
         // FROM: collect items and the combined scope.
         let mut items: Vec<FromItem> = Vec::new();
         let mut scope: Vec<ScopeCol> = Vec::new();
@@ -1609,7 +1626,10 @@ impl<'a> Binder<'a> {
                 }
                 ast::SelectItem::UnnamedExpr(e)
                 | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
-                    let b = self.bind_expr(e, true)?;
+                    self.win_ok = true;
+                    let b = self.bind_expr(e, true);
+                    self.win_ok = false;
+                    let b = b?;
                     let name = match item {
                         ast::SelectItem::ExprWithAlias { alias, .. } => alias.value.clone(),
                         _ => match e {
@@ -1690,7 +1710,10 @@ impl<'a> Binder<'a> {
             let col = match col {
                 Some(c) => c,
                 None => {
-                    let b = self.bind_expr(&ob.expr, true)?;
+                    self.win_ok = true;
+                    let b = self.bind_expr(&ob.expr, true);
+                    self.win_ok = false;
+                    let b = b?;
                     match exprs.iter().take(visible).position(|x| *x == b) {
                         Some(p) => p,
                         None => {
@@ -1711,6 +1734,8 @@ impl<'a> Binder<'a> {
             || exprs.iter().any(Expr::has_agg)
             || having.as_ref().is_some_and(Expr::has_agg);
         let mut having = having;
+        // The width of the rows the window functions and the projection read.
+        let mut post_width = width;
         if is_agg {
             let mut aggs: Vec<AggCall> = Vec::new();
             let g = group_exprs.len();
@@ -1719,6 +1744,7 @@ impl<'a> Binder<'a> {
             };
             exprs = exprs.into_iter().map(|e| rewrite(e, &mut aggs)).collect();
             having = having.map(|h| rewrite(h, &mut aggs));
+            post_width = width + g + aggs.len();
             plan = Plan::Aggregate {
                 input: Box::new(plan),
                 group: group_exprs,
@@ -1734,6 +1760,18 @@ impl<'a> Binder<'a> {
             plan = Plan::Filter {
                 input: Box::new(plan),
                 pred: h,
+            };
+        }
+        if exprs.iter().any(Expr::has_win) {
+            let mut wins: Vec<WinCall> = Vec::new();
+            exprs = exprs
+                .into_iter()
+                .map(|e| extract_windows(e, &mut wins, post_width))
+                .collect();
+            plan = Plan::Window {
+                input: Box::new(plan),
+                wins,
+                input_width: post_width,
             };
         }
         let total = exprs.len();
@@ -1781,7 +1819,7 @@ impl<'a> Binder<'a> {
                 Expr::Literal(Value::Text(_)) => 0x02,
                 Expr::Literal(Value::Blob(_)) => 0x04,
                 Expr::Literal(_) => 0x01,
-                Expr::Param(_) | Expr::Func(..) | Expr::Agg(_) => 0x07,
+                Expr::Param(_) | Expr::Func(..) | Expr::Agg(_) | Expr::Win(_) => 0x07,
                 Expr::Binary {
                     op: BinOp::Concat, ..
                 } => 0x06,
@@ -2326,37 +2364,23 @@ impl<'a> Binder<'a> {
 
     fn bind_function(&mut self, f: &ast::Function, agg_ok: bool) -> Result<Expr> {
         let name = object_name(&f.name)?.to_ascii_lowercase();
-        if f.over.is_some() {
-            return Err(Error::unsupported("window functions (OVER)"));
-        }
         if f.filter.is_some() || !f.within_group.is_empty() {
             return Err(Error::unsupported("aggregate FILTER / WITHIN GROUP"));
         }
-        let (args, distinct, star): (Vec<&ast::Expr>, bool, bool) = match &f.args {
-            ast::FunctionArguments::None => (Vec::new(), false, false),
-            ast::FunctionArguments::Subquery(_) => {
-                return Err(Error::unsupported("subquery as function argument list"));
-            }
-            ast::FunctionArguments::List(l) => {
-                if !l.clauses.is_empty() {
-                    return Err(Error::unsupported(format!("clauses in {name}()")));
-                }
-                let distinct = matches!(
-                    l.duplicate_treatment,
-                    Some(ast::DuplicateTreatment::Distinct)
-                );
-                let mut star = false;
-                let mut args = Vec::new();
-                for a in &l.args {
-                    match a {
-                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) => args.push(x),
-                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
-                        _ => return Err(Error::unsupported(format!("argument form in {name}()"))),
-                    }
-                }
-                (args, distinct, star)
-            }
-        };
+        if f.null_treatment.is_some() {
+            return Err(Error::unsupported(format!(
+                "IGNORE/RESPECT NULLS in {name}()"
+            )));
+        }
+        let (args, distinct, star) = call_args(f, &name)?;
+        if let Some(over) = &f.over {
+            return self.bind_window(&name, over, args, distinct, star, agg_ok);
+        }
+        if win_func(&name).is_some() {
+            return Err(Error::invalid(format!(
+                "misuse of window function {name}()"
+            )));
+        }
         let wrong = || Error::invalid(format!("wrong number of arguments to function {name}()"));
         let is_agg = match name.as_str() {
             "min" | "max" => args.len() == 1,
@@ -2368,48 +2392,11 @@ impl<'a> Binder<'a> {
                     "misuse of aggregate function {name}()"
                 )));
             }
-            let func = agg_name(&name).ok_or_else(wrong)?;
-            if star {
-                if func != AggFunc::Count || !args.is_empty() || distinct {
-                    return Err(wrong());
-                }
-                return Ok(Expr::Agg(Box::new(AggCall {
-                    func: AggFunc::CountStar,
-                    arg: None,
-                    distinct: false,
-                    separator: None,
-                })));
-            }
-            let (arg, sep) = match (func, args.as_slice()) {
-                (AggFunc::GroupConcat, [a]) => (a, None),
-                (AggFunc::GroupConcat, [a, s]) => (a, Some(*s)),
-                (_, [a]) => (a, None),
-                (AggFunc::Count, []) => {
-                    return Ok(Expr::Agg(Box::new(AggCall {
-                        func: AggFunc::CountStar,
-                        arg: None,
-                        distinct: false,
-                        separator: None,
-                    })));
-                }
-                _ => return Err(wrong()),
-            };
-            if distinct && sep.is_some() {
-                return Err(Error::invalid(format!(
-                    "DISTINCT aggregates must have exactly one argument: {name}()"
-                )));
-            }
-            let arg = self.bind_expr(arg, false)?;
-            let separator = match sep {
-                Some(s) => Some(self.bind_expr(s, false)?),
-                None => None,
-            };
-            return Ok(Expr::Agg(Box::new(AggCall {
-                func,
-                arg: Some(arg),
-                distinct,
-                separator,
-            })));
+            // No window function inside an aggregate's arguments.
+            let saved = std::mem::replace(&mut self.win_ok, false);
+            let r = self.bind_agg(&name, args, distinct, star);
+            self.win_ok = saved;
+            return r;
         }
         if star || distinct {
             return Err(wrong());
@@ -2426,6 +2413,346 @@ impl<'a> Binder<'a> {
             .collect::<Result<Vec<_>>>()?;
         Ok(Expr::Func(func, args))
     }
+
+    /// Binds an aggregate call (not a window one).
+    fn bind_agg(
+        &mut self,
+        name: &str,
+        args: Vec<&ast::Expr>,
+        distinct: bool,
+        star: bool,
+    ) -> Result<Expr> {
+        let wrong = || Error::invalid(format!("wrong number of arguments to function {name}()"));
+        let func = agg_name(name).ok_or_else(wrong)?;
+        if star {
+            if func != AggFunc::Count || !args.is_empty() || distinct {
+                return Err(wrong());
+            }
+            return Ok(Expr::Agg(Box::new(AggCall {
+                func: AggFunc::CountStar,
+                arg: None,
+                distinct: false,
+                separator: None,
+            })));
+        }
+        let (arg, sep) = match (func, args.as_slice()) {
+            (AggFunc::GroupConcat, [a]) => (a, None),
+            (AggFunc::GroupConcat, [a, s]) => (a, Some(*s)),
+            (_, [a]) => (a, None),
+            (AggFunc::Count, []) => {
+                return Ok(Expr::Agg(Box::new(AggCall {
+                    func: AggFunc::CountStar,
+                    arg: None,
+                    distinct: false,
+                    separator: None,
+                })));
+            }
+            _ => return Err(wrong()),
+        };
+        if distinct && sep.is_some() {
+            return Err(Error::invalid(format!(
+                "DISTINCT aggregates must have exactly one argument: {name}()"
+            )));
+        }
+        let arg = self.bind_expr(arg, false)?;
+        let separator = match sep {
+            Some(s) => Some(self.bind_expr(s, false)?),
+            None => None,
+        };
+        Ok(Expr::Agg(Box::new(AggCall {
+            func,
+            arg: Some(arg),
+            distinct,
+            separator,
+        })))
+    }
+
+    /// Binds `name(args) OVER ...`. Arguments, PARTITION BY and ORDER BY are bound in the
+    /// SELECT's input scope (aggregates allowed where the SELECT allows them: the window
+    /// runs over the grouped rows), with no window function inside them.
+    fn bind_window(
+        &mut self,
+        name: &str,
+        over: &ast::WindowType,
+        args: Vec<&ast::Expr>,
+        distinct: bool,
+        star: bool,
+        agg_ok: bool,
+    ) -> Result<Expr> {
+        if !self.win_ok {
+            return Err(Error::invalid(format!(
+                "misuse of window function {name}()"
+            )));
+        }
+        let wrong = || Error::invalid(format!("wrong number of arguments to function {name}()"));
+        let (func, lo, hi) = match win_func(name) {
+            Some(x) => x,
+            None => match agg_name(name) {
+                Some(AggFunc::Count) if star => (WinFunc::Agg(AggFunc::CountStar), 0, 0),
+                Some(AggFunc::Count) if args.is_empty() => (WinFunc::Agg(AggFunc::CountStar), 0, 0),
+                Some(AggFunc::GroupConcat) => (WinFunc::Agg(AggFunc::GroupConcat), 1, 2),
+                Some(a) => (WinFunc::Agg(a), 1, 1),
+                None if scalar_func(name).is_some() => {
+                    return Err(Error::invalid(format!(
+                        "{name}() may not be used as a window function"
+                    )));
+                }
+                None => return Err(Error::invalid(format!("no such function: {name}"))),
+            },
+        };
+        if distinct {
+            return Err(Error::invalid(
+                "DISTINCT is not supported for window functions",
+            ));
+        }
+        if (star && func != WinFunc::Agg(AggFunc::CountStar) && lo > 0)
+            || args.len() < lo
+            || args.len() > hi
+        {
+            return Err(wrong());
+        }
+        self.win_ok = false;
+        let r = self.bind_window_parts(func, over, args, agg_ok);
+        self.win_ok = true;
+        r
+    }
+
+    fn bind_window_parts(
+        &mut self,
+        func: WinFunc,
+        over: &ast::WindowType,
+        args: Vec<&ast::Expr>,
+        agg_ok: bool,
+    ) -> Result<Expr> {
+        let args = args
+            .into_iter()
+            .map(|a| self.bind_expr(a, agg_ok))
+            .collect::<Result<Vec<_>>>()?;
+        let (partition, order, frame) = self.window_spec(over, 0)?;
+        let partition = partition
+            .iter()
+            .map(|e| self.bind_expr(e, agg_ok))
+            .collect::<Result<Vec<_>>>()?;
+        let order = order
+            .iter()
+            .map(|o| {
+                Ok(WinOrder {
+                    expr: self.bind_expr(&o.expr, agg_ok)?,
+                    desc: o.options.asc == Some(false),
+                    nulls_first: o.options.nulls_first,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let frame = match frame {
+            None => Frame::DEFAULT,
+            Some(f) => bind_frame(&f)?,
+        };
+        Ok(Expr::Win(Box::new(WinCall {
+            func,
+            args,
+            partition,
+            order,
+            frame,
+        })))
+    }
+
+    /// Resolves a window (inline or named, with its base window) into its PARTITION BY,
+    /// ORDER BY and frame, checking what SQLite checks of a base window.
+    #[allow(clippy::type_complexity)]
+    fn window_spec(
+        &self,
+        over: &ast::WindowType,
+        depth: usize,
+    ) -> Result<(
+        Vec<ast::Expr>,
+        Vec<ast::OrderByExpr>,
+        Option<ast::WindowFrame>,
+    )> {
+        if depth > self.named_windows.len() {
+            return Err(Error::invalid("circular window definitions"));
+        }
+        let lookup = |name: &ast::Ident| -> Result<ast::WindowType> {
+            let def = self
+                .named_windows
+                .iter()
+                .find(|d| d.0.value.eq_ignore_ascii_case(&name.value))
+                .ok_or_else(|| Error::invalid(format!("no such window: {}", name.value)))?;
+            Ok(match &def.1 {
+                ast::NamedWindowExpr::NamedWindow(n) => ast::WindowType::NamedWindow(n.clone()),
+                ast::NamedWindowExpr::WindowSpec(spec) => ast::WindowType::WindowSpec(spec.clone()),
+            })
+        };
+        match over {
+            ast::WindowType::NamedWindow(n) => self.window_spec(&lookup(n)?, depth + 1),
+            ast::WindowType::WindowSpec(spec) => {
+                let Some(base) = &spec.window_name else {
+                    return Ok((
+                        spec.partition_by.clone(),
+                        spec.order_by.clone(),
+                        spec.window_frame.clone(),
+                    ));
+                };
+                let (bp, bo, bf) = self.window_spec(&lookup(base)?, depth + 1)?;
+                let name = &base.value;
+                if !spec.partition_by.is_empty() {
+                    return Err(Error::invalid(format!(
+                        "cannot override PARTITION clause of window: {name}"
+                    )));
+                }
+                if !spec.order_by.is_empty() && !bo.is_empty() {
+                    return Err(Error::invalid(format!(
+                        "cannot override ORDER BY clause of window: {name}"
+                    )));
+                }
+                if bf.is_some() {
+                    return Err(Error::invalid(format!(
+                        "cannot override frame specification of window: {name}"
+                    )));
+                }
+                let order = if spec.order_by.is_empty() {
+                    bo
+                } else {
+                    spec.order_by.clone()
+                };
+                Ok((bp, order, spec.window_frame.clone()))
+            }
+        }
+    }
+}
+
+/// The built-in window functions: function, fewest and most arguments.
+fn win_func(name: &str) -> Option<(WinFunc, usize, usize)> {
+    Some(match name {
+        "row_number" => (WinFunc::RowNumber, 0, 0),
+        "rank" => (WinFunc::Rank, 0, 0),
+        "dense_rank" => (WinFunc::DenseRank, 0, 0),
+        "percent_rank" => (WinFunc::PercentRank, 0, 0),
+        "cume_dist" => (WinFunc::CumeDist, 0, 0),
+        "ntile" => (WinFunc::Ntile, 1, 1),
+        "lag" => (WinFunc::Lag, 1, 3),
+        "lead" => (WinFunc::Lead, 1, 3),
+        "first_value" => (WinFunc::FirstValue, 1, 1),
+        "last_value" => (WinFunc::LastValue, 1, 1),
+        "nth_value" => (WinFunc::NthValue, 2, 2),
+        _ => return None,
+    })
+}
+
+/// Binds a frame clause: ROWS with any bounds, RANGE with UNBOUNDED and CURRENT ROW only.
+fn bind_frame(f: &ast::WindowFrame) -> Result<Frame> {
+    let rows = match f.units {
+        ast::WindowFrameUnits::Rows => true,
+        ast::WindowFrameUnits::Range => false,
+        ast::WindowFrameUnits::Groups => {
+            return Err(Error::unsupported("GROUPS window frames"));
+        }
+    };
+    let bound = |b: &ast::WindowFrameBound, what: &str| -> Result<FrameBound> {
+        let offset = |e: &ast::Expr| -> Result<u64> {
+            if !rows {
+                return Err(Error::unsupported("RANGE window frames with an offset"));
+            }
+            let bad = || {
+                Error::invalid(format!(
+                    "frame {what} offset must be a non-negative integer"
+                ))
+            };
+            match e {
+                ast::Expr::Value(v) => match &v.value {
+                    ast::Value::Number(n, _) => n
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|&k| k <= i64::MAX as u64)
+                        .ok_or_else(bad),
+                    ast::Value::Null | ast::Value::SingleQuotedString(_) => Err(bad()),
+                    _ => Err(Error::unsupported(
+                        "a window frame offset that is not an integer literal",
+                    )),
+                },
+                ast::Expr::UnaryOp {
+                    op: ast::UnaryOperator::Minus,
+                    ..
+                } => Err(bad()),
+                _ => Err(Error::unsupported(
+                    "a window frame offset that is not an integer literal",
+                )),
+            }
+        };
+        Ok(match b {
+            ast::WindowFrameBound::CurrentRow => FrameBound::CurrentRow,
+            ast::WindowFrameBound::Preceding(None) => FrameBound::UnboundedPreceding,
+            ast::WindowFrameBound::Following(None) => FrameBound::UnboundedFollowing,
+            ast::WindowFrameBound::Preceding(Some(e)) => FrameBound::Preceding(offset(e)?),
+            ast::WindowFrameBound::Following(Some(e)) => FrameBound::Following(offset(e)?),
+        })
+    };
+    let start = bound(&f.start_bound, "starting")?;
+    let end = match &f.end_bound {
+        Some(b) => bound(b, "ending")?,
+        None => FrameBound::CurrentRow,
+    };
+    let rank = |b: FrameBound| match b {
+        FrameBound::UnboundedPreceding => 0,
+        FrameBound::Preceding(_) => 1,
+        FrameBound::CurrentRow => 2,
+        FrameBound::Following(_) => 3,
+        FrameBound::UnboundedFollowing => 4,
+    };
+    if start == FrameBound::UnboundedFollowing || end == FrameBound::UnboundedPreceding {
+        return Err(Error::invalid("unsupported frame specification"));
+    }
+    if rank(start) > rank(end) {
+        return Err(Error::invalid("unsupported frame specification"));
+    }
+    Ok(Frame { rows, start, end })
+}
+
+/// The argument list of a call: arguments, DISTINCT, and whether `*` was among them.
+fn call_args<'f>(f: &'f ast::Function, name: &str) -> Result<(Vec<&'f ast::Expr>, bool, bool)> {
+    Ok(match &f.args {
+        ast::FunctionArguments::None => (Vec::new(), false, false),
+        ast::FunctionArguments::Subquery(_) => {
+            return Err(Error::unsupported("subquery as function argument list"));
+        }
+        ast::FunctionArguments::List(l) => {
+            if !l.clauses.is_empty() {
+                return Err(Error::unsupported(format!("clauses in {name}()")));
+            }
+            let distinct = matches!(
+                l.duplicate_treatment,
+                Some(ast::DuplicateTreatment::Distinct)
+            );
+            let mut star = false;
+            let mut args = Vec::new();
+            for a in &l.args {
+                match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) => args.push(x),
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                    _ => return Err(Error::unsupported(format!("argument form in {name}()"))),
+                }
+            }
+            (args, distinct, star)
+        }
+    })
+}
+
+/// Replaces each window call in `e` (bound on rows of `width` columns) by the column of
+/// [`Plan::Window`]'s output that holds its value, collecting the calls in `wins`.
+fn extract_windows(e: Expr, wins: &mut Vec<WinCall>, width: usize) -> Expr {
+    e.map(&mut |x| match x {
+        Expr::Win(w) => {
+            let w = *w;
+            let k = match wins.iter().position(|x| *x == w) {
+                Some(k) => k,
+                None => {
+                    wins.push(w);
+                    wins.len() - 1
+                }
+            };
+            Expr::Column(width + k)
+        }
+        other => other,
+    })
 }
 
 /// Joins FROM items left-deep in the order written (used when LEFT joins are present).
@@ -2869,6 +3196,23 @@ fn rewrite_children(e: Expr, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
             else_: else_.map(|x| b(x, f)),
         },
         Expr::Func(func, args) => Expr::Func(func, args.into_iter().map(&mut *f).collect()),
+        Expr::Win(w) => {
+            let w = *w;
+            Expr::Win(Box::new(WinCall {
+                func: w.func,
+                args: w.args.into_iter().map(&mut *f).collect(),
+                partition: w.partition.into_iter().map(&mut *f).collect(),
+                order: w
+                    .order
+                    .into_iter()
+                    .map(|o| WinOrder {
+                        expr: f(o.expr),
+                        ..o
+                    })
+                    .collect(),
+                frame: w.frame,
+            }))
+        }
         other => other,
     }
 }

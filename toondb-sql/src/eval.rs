@@ -756,6 +756,7 @@ pub(crate) fn eval(e: &Expr, row: &[Value], ctx: &mut Ctx<'_>) -> Result<Value> 
             func(*f, &vals)?
         }
         Expr::Agg(_) => return Err(Error::invalid("misuse of aggregate function")),
+        Expr::Win(_) => return Err(Error::invalid("misuse of window function")),
     })
 }
 

@@ -507,6 +507,11 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
             aggs,
             input_width,
         } => aggregate(input, group, aggs, *input_width, ctx, sink),
+        Plan::Window {
+            input,
+            wins,
+            input_width,
+        } => crate::window::window(input, wins, *input_width, ctx, sink),
         Plan::Sort { input, keys } => {
             let mut rows = Vec::new();
             run(input, ctx, &mut |_, r| {
@@ -766,12 +771,12 @@ enum Acc {
     Concat(Option<String>),
 }
 
-struct AggState {
+pub(crate) struct AggState {
     acc: Acc,
     seen: Option<FastSet<Vec<u8>>>,
 }
 
-fn new_state(a: &AggCall) -> AggState {
+pub(crate) fn new_state(a: &AggCall) -> AggState {
     AggState {
         acc: match a.func {
             AggFunc::CountStar | AggFunc::Count => Acc::Count(0),
@@ -795,7 +800,12 @@ fn new_state(a: &AggCall) -> AggState {
     }
 }
 
-fn update(st: &mut AggState, a: &AggCall, row: &[Value], ctx: &mut Ctx<'_>) -> Result<()> {
+pub(crate) fn update(
+    st: &mut AggState,
+    a: &AggCall,
+    row: &[Value],
+    ctx: &mut Ctx<'_>,
+) -> Result<()> {
     if a.func == AggFunc::CountStar {
         if let Acc::Count(n) = &mut st.acc {
             *n += 1;
@@ -888,10 +898,10 @@ fn update(st: &mut AggState, a: &AggCall, row: &[Value], ctx: &mut Ctx<'_>) -> R
     Ok(())
 }
 
-fn finish(st: AggState) -> Result<Value> {
-    Ok(match st.acc {
-        Acc::Count(n) => Value::Integer(n),
-        Acc::Sum {
+pub(crate) fn finish(st: &AggState) -> Result<Value> {
+    Ok(match &st.acc {
+        Acc::Count(n) => Value::Integer(*n),
+        &Acc::Sum {
             int,
             real,
             is_real,
@@ -908,16 +918,16 @@ fn finish(st: AggState) -> Result<Value> {
                 Value::Integer(int)
             }
         }
-        Acc::Total(t) => Value::real(t),
-        Acc::Avg(s, n) => {
+        Acc::Total(t) => Value::real(*t),
+        &Acc::Avg(s, n) => {
             if n == 0 {
                 Value::Null
             } else {
                 Value::real(s / n as f64)
             }
         }
-        Acc::MinMax(v) => v.unwrap_or(Value::Null),
-        Acc::Concat(s) => s.map(Value::Text).unwrap_or(Value::Null),
+        Acc::MinMax(v) => v.clone().unwrap_or(Value::Null),
+        Acc::Concat(s) => s.clone().map(Value::Text).unwrap_or(Value::Null),
     })
 }
 
@@ -978,7 +988,7 @@ fn aggregate(
         let mut row = g.last;
         row.resize(width, Value::Null);
         row.extend(g.gvals);
-        for st in g.states {
+        for st in &g.states {
             row.push(finish(st)?);
         }
         if !sink(ctx, row)? {

@@ -51,6 +51,7 @@ mod plan;
 mod result;
 mod schema;
 mod value;
+mod window;
 
 /// Arrow, as re-exported by datafusion-common (the type of [`SqlResult::to_record_batch`]).
 pub use datafusion_common::arrow;

@@ -93,6 +93,97 @@ pub(crate) struct AggCall {
     pub(crate) separator: Option<Expr>,
 }
 
+/// Window functions (SQLite's built-in ones, plus the aggregates used with `OVER`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum WinFunc {
+    RowNumber,
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
+    Ntile,
+    Lag,
+    Lead,
+    FirstValue,
+    LastValue,
+    NthValue,
+    /// An aggregate over the frame; its argument is `args[0]` (none for `count(*)`), the
+    /// separator of `group_concat` is `args[1]`.
+    Agg(AggFunc),
+}
+
+/// One end of a window frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum FrameBound {
+    UnboundedPreceding,
+    Preceding(u64),
+    CurrentRow,
+    Following(u64),
+    UnboundedFollowing,
+}
+
+/// A window frame. `rows` false means RANGE without offsets (CURRENT ROW means the current
+/// row's peers), which is also the frame of a window without a frame clause.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Frame {
+    pub(crate) rows: bool,
+    pub(crate) start: FrameBound,
+    pub(crate) end: FrameBound,
+}
+
+impl Frame {
+    /// The default frame: RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW.
+    pub(crate) const DEFAULT: Frame = Frame {
+        rows: false,
+        start: FrameBound::UnboundedPreceding,
+        end: FrameBound::CurrentRow,
+    };
+
+    /// The frame of row `i` of a partition of `n` rows whose peers (rows equal to it under
+    /// the window's ORDER BY) are rows `peers.0 .. peers.1`, as a half-open range of row
+    /// positions (empty when `lo >= hi`).
+    pub(crate) fn bounds(&self, i: usize, n: usize, peers: (usize, usize)) -> (usize, usize) {
+        let k = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        let lo = match self.start {
+            FrameBound::UnboundedPreceding => 0,
+            FrameBound::Preceding(v) if self.rows => i.saturating_sub(k(v)),
+            FrameBound::Following(v) if self.rows => i.saturating_add(k(v)).min(n),
+            FrameBound::UnboundedFollowing => n,
+            _ if self.rows => i,
+            _ => peers.0,
+        };
+        let hi = match self.end {
+            FrameBound::UnboundedPreceding => 0,
+            FrameBound::Preceding(v) if self.rows => (i + 1).saturating_sub(k(v)),
+            FrameBound::Following(v) if self.rows => {
+                i.saturating_add(k(v)).saturating_add(1).min(n)
+            }
+            FrameBound::UnboundedFollowing => n,
+            _ if self.rows => i + 1,
+            _ => peers.1,
+        };
+        (lo, hi.max(lo))
+    }
+}
+
+/// A window ORDER BY term.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct WinOrder {
+    pub(crate) expr: Expr,
+    pub(crate) desc: bool,
+    pub(crate) nulls_first: Option<bool>,
+}
+
+/// One window function call: `func(args) OVER (PARTITION BY partition ORDER BY order frame)`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct WinCall {
+    pub(crate) func: WinFunc,
+    pub(crate) args: Vec<Expr>,
+    pub(crate) partition: Vec<Expr>,
+    pub(crate) order: Vec<WinOrder>,
+    pub(crate) frame: Frame,
+}
+
 /// The kind of a subquery expression.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum SubKind {
@@ -184,6 +275,9 @@ pub(crate) enum Expr {
     Func(Func, Vec<Expr>),
     /// An aggregate call, only before the post-aggregation rewrite.
     Agg(Box<AggCall>),
+    /// A window function call, only until the binder replaces it by a column of
+    /// [`Plan::Window`]'s output.
+    Win(Box<WinCall>),
 }
 
 impl Expr {
@@ -253,6 +347,11 @@ impl Expr {
                 if let Some(e) = &a.separator {
                     f(e)
                 }
+            }
+            Expr::Win(w) => {
+                w.args.iter().for_each(&mut *f);
+                w.partition.iter().for_each(&mut *f);
+                w.order.iter().for_each(|o| f(&o.expr));
             }
         }
     }
@@ -362,6 +461,23 @@ impl Expr {
                     separator: a.separator.map(|e| e.map(f)),
                 }))
             }
+            Expr::Win(w) => {
+                let w = *w;
+                Expr::Win(Box::new(WinCall {
+                    func: w.func,
+                    args: w.args.into_iter().map(|e| e.map(f)).collect(),
+                    partition: w.partition.into_iter().map(|e| e.map(f)).collect(),
+                    order: w
+                        .order
+                        .into_iter()
+                        .map(|o| WinOrder {
+                            expr: o.expr.map(f),
+                            ..o
+                        })
+                        .collect(),
+                    frame: w.frame,
+                }))
+            }
             leaf => leaf,
         };
         f(e)
@@ -393,13 +509,22 @@ impl Expr {
         self.any(&|e| matches!(e, Expr::Sub { .. }))
     }
 
+    pub(crate) fn has_win(&self) -> bool {
+        self.any(&|e| matches!(e, Expr::Win(_)))
+    }
+
     pub(crate) fn has_agg(&self) -> bool {
         self.any(&|e| matches!(e, Expr::Agg(_)))
     }
 
     /// Constant for the statement: no row columns, no aggregates, no subqueries.
     pub(crate) fn is_row_independent(&self) -> bool {
-        !self.any(&|e| matches!(e, Expr::Column(_) | Expr::Agg(_) | Expr::Sub { .. }))
+        !self.any(&|e| {
+            matches!(
+                e,
+                Expr::Column(_) | Expr::Agg(_) | Expr::Win(_) | Expr::Sub { .. }
+            )
+        })
     }
 
     /// Shifts column positions by `delta` (which may be negative).
@@ -491,6 +616,15 @@ pub(crate) enum Plan {
         input: Box<Plan>,
         group: Vec<Expr>,
         aggs: Vec<AggCall>,
+        input_width: usize,
+    },
+    /// Output: the input row (`input_width` columns) followed by one value per window
+    /// call. The input is materialized; for each call the rows are sorted by (partition
+    /// keys, order keys) and the call is computed per partition. Rows come out in the
+    /// order of the last call's sort.
+    Window {
+        input: Box<Plan>,
+        wins: Vec<WinCall>,
         input_width: usize,
     },
     Sort {
@@ -646,6 +780,10 @@ impl Plan {
                     group.len(),
                     aggs.len()
                 ));
+                input.explain(depth + 1, out);
+            }
+            Plan::Window { input, wins, .. } => {
+                out.push(format!("{pad}WINDOW ({} functions)", wins.len()));
                 input.explain(depth + 1, out);
             }
             Plan::Sort { input, keys } => {

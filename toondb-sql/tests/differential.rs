@@ -1,7 +1,9 @@
 //! Seeded differential test: random tables, views, data, queries and DML from the dialect,
 //! run on ToonDB and on SQLite (rusqlite, bundled); every result is compared. Views (over
 //! the tables, some with one column for SQLite's `x IN view` shorthand) are queried like
-//! tables.
+//! tables. Some queries use window functions whose results do not depend on how tied rows
+//! are ordered (partition-wide aggregates, RANGE frames, rank-like functions), some over
+//! grouped rows.
 //!
 //! `TOONDB_DIFF_CASES=N` changes the number of random databases (default 60), and
 //! `TOONDB_DIFF_SEED=S` the first seed. A mismatch prints the seed, the schema, the data
@@ -276,11 +278,71 @@ impl Gen {
             );
         }
         let q = self.query();
-        if !q.contains("ORDER BY") && !q.contains("LIMIT") && self.rng.random_ratio(1, 6) {
+        // An ORDER BY inside OVER (...) does not order the result.
+        let ordered = q.contains("ORDER BY") && !q.contains("OVER");
+        if !ordered && !q.contains("LIMIT") && self.rng.random_ratio(1, 6) {
             format!("WITH q AS ({q}) SELECT * FROM q")
         } else {
             q
         }
+    }
+
+    /// A query with window functions whose values do not depend on how rows that tie
+    /// under the window's ORDER BY are ordered: aggregates over whole partitions or over
+    /// RANGE frames (peers included), and rank-like functions. Sometimes over grouped rows.
+    fn window_query(&mut self, scope: &[(String, usize)], from: &str, wh: &str) -> String {
+        let (g, _) = self.col(scope, None).unwrap_or(("1".into(), Ty::Int));
+        let (x, _) = self
+            .col(scope, Some(Ty::Int))
+            .unwrap_or(("1".into(), Ty::Int));
+        let (y, _) = self.col(scope, None).unwrap_or(("1".into(), Ty::Int));
+        let grouped = self.rng.random_ratio(1, 3);
+        // Over grouped rows, the window arguments are aggregates of the group.
+        let (x, y, cnt) = if grouped {
+            (
+                format!("sum({x})"),
+                format!("max({y})"),
+                "count(*)".to_string(),
+            )
+        } else {
+            (x, y, "1".to_string())
+        };
+        let desc = if self.rng.random() { " DESC" } else { "" };
+        let wins = [
+            format!("sum({x}) OVER (PARTITION BY {g})"),
+            format!("count(*) OVER (PARTITION BY {g})"),
+            format!("count({y}) OVER ()"),
+            format!("max({y}) OVER (PARTITION BY {g})"),
+            format!("min({y}) OVER ()"),
+            format!("rank() OVER (ORDER BY {y}{desc})"),
+            format!("dense_rank() OVER (PARTITION BY {g} ORDER BY {y}{desc})"),
+            format!("sum({x}) OVER (ORDER BY {y}{desc})"),
+            format!("count(*) OVER (PARTITION BY {g} ORDER BY {y})"),
+            format!("percent_rank() OVER (ORDER BY {y})"),
+            format!("cume_dist() OVER (PARTITION BY {g} ORDER BY {y}{desc})"),
+            format!("total({x}) OVER (ORDER BY {y})"),
+            format!("sum({cnt}) OVER (ORDER BY {g})"),
+            format!(
+                "max({y}) OVER (ORDER BY {y} RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)"
+            ),
+            format!("count({x}) OVER (PARTITION BY {g} ORDER BY {y} RANGE CURRENT ROW)"),
+        ];
+        let a = wins[self.rng.random_range(0..wins.len())].clone();
+        let b = wins[self.rng.random_range(0..wins.len())].clone();
+        if grouped {
+            let having = if self.rng.random_ratio(1, 3) {
+                " HAVING count(*) > 1"
+            } else {
+                ""
+            };
+            return format!("SELECT {g}, {a}, {b} FROM {from}{wh} GROUP BY {g}{having}");
+        }
+        let distinct = if self.rng.random_ratio(1, 5) {
+            "DISTINCT "
+        } else {
+            ""
+        };
+        format!("SELECT {distinct}{g}, {y}, {a}, {b} FROM {from}{wh}")
     }
 
     fn query(&mut self) -> String {
@@ -331,6 +393,9 @@ impl Gen {
                 let glue = if wh.is_empty() { " WHERE" } else { " AND" };
                 wh = format!("{wh}{glue} {c} {not}IN {v}");
             }
+        }
+        if self.rng.random_ratio(1, 6) {
+            return self.window_query(&scope, &from, &wh);
         }
         if self.rng.random_ratio(1, 3) {
             // Aggregate query.
@@ -654,7 +719,8 @@ fn check_case(seed: u64, out: &mut Outcome) {
                         }
                     }
                 }
-                let ordered = sql.contains("ORDER BY");
+                // An ORDER BY inside OVER (...) does not order the result.
+                let ordered = sql.contains("ORDER BY") && !sql.contains("OVER");
                 if !ordered {
                     got.sort_by_key(|r| sort_key(r));
                     exp.sort_by_key(|r| sort_key(r));
