@@ -2740,17 +2740,7 @@ fn call_args<'f>(f: &'f ast::Function, name: &str) -> Result<(Vec<&'f ast::Expr>
 /// [`Plan::Window`]'s output that holds its value, collecting the calls in `wins`.
 fn extract_windows(e: Expr, wins: &mut Vec<WinCall>, width: usize) -> Expr {
     e.map(&mut |x| match x {
-        Expr::Win(w) => {
-            let w = *w;
-            let k = match wins.iter().position(|x| *x == w) {
-                Some(k) => k,
-                None => {
-                    wins.push(w);
-                    wins.len() - 1
-                }
-            };
-            Expr::Column(width + k)
-        }
+        Expr::Win(w) => Expr::Column(width + index_or_push(wins, *w)),
         other => other,
     })
 }
@@ -3079,6 +3069,18 @@ fn position_of(v: &ast::Value, n: usize) -> Result<usize> {
     }
 }
 
+/// The position of `x` in `v`, appending it first if it is not there (equal aggregate or
+/// window calls share one output column).
+fn index_or_push<T: PartialEq>(v: &mut Vec<T>, x: T) -> usize {
+    match v.iter().position(|y| *y == x) {
+        Some(k) => k,
+        None => {
+            v.push(x);
+            v.len() - 1
+        }
+    }
+}
+
 /// Rewrites an expression bound in the input scope so it evaluates on aggregate output rows.
 fn rewrite_post_agg(e: Expr, groups: &[Expr], aggs: &mut Vec<AggCall>, w: usize, g: usize) -> Expr {
     if let Some(i) = groups.iter().position(|x| *x == e) {
@@ -3086,14 +3088,7 @@ fn rewrite_post_agg(e: Expr, groups: &[Expr], aggs: &mut Vec<AggCall>, w: usize,
     }
     match e {
         Expr::Agg(a) => {
-            let a = *a;
-            let k = match aggs.iter().position(|x| *x == a) {
-                Some(k) => k,
-                None => {
-                    aggs.push(a);
-                    aggs.len() - 1
-                }
-            };
+            let k = index_or_push(aggs, *a);
             Expr::Column(w + g + k)
         }
         Expr::Column(c) => Expr::Column(c),
