@@ -393,6 +393,20 @@ impl<'a> Binder<'a> {
     pub(crate) fn bind_statement(&mut self, st: &ast::Statement) -> Result<Stmt> {
         match st {
             ast::Statement::Query(q) => {
+                if let ast::SetExpr::Insert(inner)
+                | ast::SetExpr::Update(inner)
+                | ast::SetExpr::Delete(inner) = q.body.as_ref()
+                {
+                    // `WITH ... INSERT/UPDATE/DELETE`: the CTEs are in scope for the
+                    // statement's queries.
+                    let outer = self.ctes.len();
+                    if let Some(with) = &q.with {
+                        self.push_ctes(with)?;
+                    }
+                    let r = self.bind_statement(inner);
+                    self.ctes.truncate(outer);
+                    return r;
+                }
                 let out = self.bind_query(q)?;
                 Ok(Stmt::Query {
                     plan: out.plan,
@@ -962,35 +976,47 @@ impl<'a> Binder<'a> {
         }
         let outer_ctes = self.ctes.len();
         if let Some(with) = &q.with {
-            let mut names: Vec<String> = Vec::new();
-            for cte in &with.cte_tables {
-                let name = cte.alias.name.value.clone();
-                if names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
-                    self.ctes.truncate(outer_ctes);
-                    return Err(Error::invalid(format!("duplicate WITH table name: {name}")));
-                }
-                if cte.from.is_some() {
-                    self.ctes.truncate(outer_ctes);
-                    return Err(Error::unsupported("WITH ... FROM"));
-                }
-                names.push(name.clone());
-                self.ctes.push(Arc::new(CteDef {
-                    name,
-                    columns: cte
-                        .alias
-                        .columns
-                        .iter()
-                        .map(|c| c.name.value.clone())
-                        .collect(),
-                    query: (*cte.query).clone(),
-                }));
-            }
+            self.push_ctes(with)?;
         }
         self.query_depth += 1;
         let out = self.bind_query_body(q);
         self.query_depth -= 1;
         self.ctes.truncate(outer_ctes);
         out
+    }
+
+    /// Puts the CTEs of a WITH clause in scope (the caller truncates them away again); on
+    /// an error none of them is left in scope.
+    fn push_ctes(&mut self, with: &ast::With) -> Result<()> {
+        let outer = self.ctes.len();
+        for cte in &with.cte_tables {
+            let name = cte.alias.name.value.clone();
+            let fail = if self.ctes[outer..]
+                .iter()
+                .any(|c| c.name.eq_ignore_ascii_case(&name))
+            {
+                Some(Error::invalid(format!("duplicate WITH table name: {name}")))
+            } else if cte.from.is_some() {
+                Some(Error::unsupported("WITH ... FROM"))
+            } else {
+                None
+            };
+            if let Some(e) = fail {
+                self.ctes.truncate(outer);
+                return Err(e);
+            }
+            self.ctes.push(Arc::new(CteDef {
+                name,
+                columns: cte
+                    .alias
+                    .columns
+                    .iter()
+                    .map(|c| c.name.value.clone())
+                    .collect(),
+                query: (*cte.query).clone(),
+            }));
+        }
+        Ok(())
     }
 
     /// Finds the innermost CTE in scope named like the single-part `name`.
