@@ -40,6 +40,19 @@ pub(crate) struct Table {
     pub(crate) indexes: Vec<Index>,
 }
 
+impl Index {
+    /// The name of the index made for the `n`th (1-based) UNIQUE constraint of `table`,
+    /// as SQLite names it.
+    pub(crate) fn constraint_name(table: &str, n: usize) -> String {
+        format!("sqlite_autoindex_{table}_{n}")
+    }
+
+    /// Whether this index was made for a UNIQUE constraint of its table's definition.
+    pub(crate) fn for_constraint(&self) -> bool {
+        self.name.starts_with("sqlite_autoindex_")
+    }
+}
+
 impl Table {
     pub(crate) fn column_index(&self, name: &str) -> Option<usize> {
         self.columns

@@ -424,6 +424,19 @@ impl SqlEngine {
     }
 }
 
+/// Whether a new table or view named `name` must be skipped because the name is taken
+/// and IF NOT EXISTS was given; a taken name without it is an error.
+fn name_taken(catalog: &Catalog, name: &str, if_not_exists: bool) -> Result<bool> {
+    match catalog.object_kind(name) {
+        None => Ok(false),
+        Some(_) if if_not_exists => Ok(true),
+        Some(kind) => Err(Error::AlreadyExists {
+            kind,
+            name: name.to_string(),
+        }),
+    }
+}
+
 fn save_catalog(kv: &mut StmtKv<'_>, cat: &Catalog) {
     kv.put(META_CATALOG.to_vec(), cat.encode());
     kv.put(META_VERSION.to_vec(), new_version_token());
@@ -572,14 +585,8 @@ fn exec_on(
             uniques,
             if_not_exists,
         } => {
-            if let Some(kind) = catalog.object_kind(&table.name) {
-                if *if_not_exists {
-                    return Ok(SqlResult::default());
-                }
-                return Err(Error::AlreadyExists {
-                    kind,
-                    name: table.name.clone(),
-                });
+            if name_taken(catalog, &table.name, *if_not_exists)? {
+                return Ok(SqlResult::default());
             }
             let mut cat = catalog.clone();
             let mut t = table.clone();
@@ -590,7 +597,7 @@ fn exec_on(
                 }
                 let id = cat.alloc_id();
                 t.indexes.push(Index {
-                    name: format!("sqlite_autoindex_{}_{}", t.name, n + 1),
+                    name: Index::constraint_name(&t.name, n + 1),
                     id,
                     columns: cols.clone(),
                     unique: true,
@@ -630,14 +637,8 @@ fn exec_on(
             view,
             if_not_exists,
         } => {
-            if let Some(kind) = catalog.object_kind(&view.name) {
-                if *if_not_exists {
-                    return Ok(SqlResult::default());
-                }
-                return Err(Error::AlreadyExists {
-                    kind,
-                    name: view.name.clone(),
-                });
+            if name_taken(catalog, &view.name, *if_not_exists)? {
+                return Ok(SqlResult::default());
             }
             let mut cat = catalog.clone();
             cat.views.insert(norm(&view.name), Arc::new(view.clone()));
@@ -708,7 +709,7 @@ fn exec_on(
                 });
             };
             let ix = t.indexes[pos].clone();
-            if ix.name.starts_with("sqlite_autoindex_") {
+            if ix.for_constraint() {
                 return Err(Error::invalid(format!(
                     "index {} belongs to a UNIQUE constraint and cannot be dropped",
                     ix.name

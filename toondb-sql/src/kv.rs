@@ -28,10 +28,7 @@ impl<'t> StmtKv<'t> {
     }
 
     pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        if let Some(w) = self.writes.get(key) {
-            return Ok(w.clone());
-        }
-        Ok(self.txn.get(self.ks, key)?)
+        self.get_with(key, <[u8]>::to_vec)
     }
 
     /// Like [`StmtKv::get`], handing the value to `f` borrowed instead of copying it.
@@ -79,12 +76,8 @@ impl<'t> StmtKv<'t> {
             }
             return Ok(true);
         }
-        let order = if reverse {
-            ScanOrder::Reverse
-        } else {
-            ScanOrder::Forward
-        };
-        self.txn.scan_range_with(self.ks, lower, upper, order, f)
+        self.txn
+            .scan_range_with(self.ks, lower, upper, order(reverse), f)
     }
 
     /// Ordered scan of `[lower, upper]` bounds, merging buffered writes over storage.
@@ -100,14 +93,9 @@ impl<'t> StmtKv<'t> {
         {
             return Ok(Box::new(std::iter::empty()));
         }
-        let order = if reverse {
-            ScanOrder::Reverse
-        } else {
-            ScanOrder::Forward
-        };
         let base = self
             .txn
-            .scan_range(self.ks, lower, upper, order)?
+            .scan_range(self.ks, lower, upper, order(reverse))?
             .map(|r| r.map_err(crate::error::Error::from));
         if self.writes.is_empty() {
             return Ok(Box::new(base));
@@ -126,6 +114,14 @@ impl<'t> StmtKv<'t> {
             over: over.into_iter().peekable(),
             reverse,
         }))
+    }
+}
+
+fn order(reverse: bool) -> ScanOrder {
+    if reverse {
+        ScanOrder::Reverse
+    } else {
+        ScanOrder::Forward
     }
 }
 

@@ -57,7 +57,7 @@ pub(crate) fn objects(cat: &Catalog) -> Vec<SchemaObject> {
                 kind: ObjectKind::Index,
                 name: ix.name.clone(),
                 table: t.name.clone(),
-                sql: (!is_constraint_index(ix)).then(|| create_index_sql(t, ix)),
+                sql: (!ix.for_constraint()).then(|| create_index_sql(t, ix)),
             });
         }
     }
@@ -103,11 +103,6 @@ fn views_in_dependency_order(cat: &Catalog) -> Vec<&View> {
         out.push(pending.remove(next).0);
     }
     out
-}
-
-/// Whether `ix` was made for a `UNIQUE` constraint of its table's definition.
-fn is_constraint_index(ix: &Index) -> bool {
-    ix.name.starts_with("sqlite_autoindex_")
 }
 
 /// SQLite's keywords (sorted): a name that is one of them is quoted.
@@ -334,7 +329,7 @@ fn create_table_sql(t: &Table) -> String {
     if t.pk.len() > 1 {
         parts.push(format!("PRIMARY KEY ({})", column_list(t, &t.pk)));
     }
-    for ix in t.indexes.iter().filter(|ix| is_constraint_index(ix)) {
+    for ix in t.indexes.iter().filter(|ix| ix.for_constraint()) {
         parts.push(format!("UNIQUE ({})", column_list(t, &ix.columns)));
     }
     format!("CREATE TABLE {} ({})", ident(&t.name), parts.join(", "))
