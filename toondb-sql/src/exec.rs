@@ -1068,18 +1068,17 @@ impl<'k, 't> Writer<'k, 't> {
             None => {
                 let p = table_prefix(table.id);
                 let end = prefix_successor(&p);
-                let mut it = self.kv.scan(
+                // The largest rowid: the first key of a reverse scan, read in place.
+                let mut max = 0;
+                self.kv.scan_with(
                     Bound::Included(p.as_slice()),
                     end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
                     true,
+                    |k, _| {
+                        max = k.get(p.len()..).and_then(decode_int_key).unwrap_or(0);
+                        Ok(false)
+                    },
                 )?;
-                let max = match it.next() {
-                    Some(r) => {
-                        let (k, _) = r?;
-                        decode_int_key(&k[p.len()..]).unwrap_or(0)
-                    }
-                    None => 0,
-                };
                 max.checked_add(1).ok_or_else(|| {
                     Error::invalid(format!("table {} is full (rowid overflow)", table.name))
                 })?

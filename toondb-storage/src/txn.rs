@@ -191,6 +191,14 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// The next entry of `range` in `order`.
+fn step<I: DoubleEndedIterator>(range: &mut I, order: ScanOrder) -> Option<I::Item> {
+    match order {
+        ScanOrder::Forward => range.next(),
+        ScanOrder::Reverse => range.next_back(),
+    }
+}
+
 /// The direction of a scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ScanOrder {
@@ -225,11 +233,7 @@ impl Scan {
         let Some(base) = self.base.as_mut() else {
             return Ok(());
         };
-        let next = match self.order {
-            ScanOrder::Forward => base.next(),
-            ScanOrder::Reverse => base.next_back(),
-        };
-        match next {
+        match step(base, self.order) {
             None => self.base = None,
             Some(Ok((k, v))) => self.base_peek = Some((k.value().to_vec(), v.value().to_vec())),
             Some(Err(e)) => return Err(Error::engine(e)),
@@ -531,8 +535,8 @@ impl Transaction {
     /// [`scan_range`](Transaction::scan_range) would yield them (this transaction's own
     /// writes included), until `f` returns `Ok(false)` or an error. Returns `Ok(false)`
     /// when `f` stopped the scan. Unlike a [`Scan`], the pairs are borrowed from the
-    /// storage page for the call: nothing is copied per pair when the transaction has no
-    /// writes of its own in the range, the bulk path for layers that decode every pair.
+    /// storage page (or the transaction's write buffer) for the call, and nothing is copied
+    /// per pair: the bulk path for layers that decode every pair.
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;
@@ -564,37 +568,62 @@ impl Transaction {
         E: From<Error>,
         F: FnMut(&[u8], &[u8]) -> std::result::Result<bool, E>,
     {
-        let own_writes = !range_is_empty(lower, upper)
-            && self
-                .writes
-                .get(ks)
-                .is_some_and(|w| w.range::<[u8], _>((lower, upper)).next().is_some());
-        if own_writes {
-            for pair in self.scan_range(ks, lower, upper, order)? {
-                let (k, v) = pair?;
-                if !f(&k, &v)? {
+        // The snapshot's range and this transaction's own writes in it, merged lazily
+        // (own writes shadow, own deletes hide): nothing is copied, and a caller that
+        // stops after the first pair (the largest key, say) pays for one step of each.
+        self.db.count_query();
+        let mut base = self.snapshot.range(ks, lower, upper)?;
+        let mut mine = match self.writes.get(ks) {
+            Some(w) if !range_is_empty(lower, upper) => Some(w.range::<[u8], _>((lower, upper))),
+            _ => None,
+        };
+        let next_base = |base: &mut Option<RedbRange>| -> Result<_> {
+            match base.as_mut().and_then(|r| step(r, order)) {
+                Some(pair) => pair.map(Some).map_err(Error::engine),
+                None => Ok(None),
+            }
+        };
+        let mut base_peek = next_base(&mut base)?;
+        let mut mine_peek = mine.as_mut().and_then(|r| step(r, order));
+        loop {
+            let take_mine = match (&base_peek, &mine_peek) {
+                (None, None) => return Ok(true),
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some((bk, _)), Some((mk, _))) => {
+                    let ord = bk.value().cmp(mk.as_slice());
+                    let ord = if order == ScanOrder::Reverse {
+                        ord.reverse()
+                    } else {
+                        ord
+                    };
+                    match ord {
+                        Ordering::Less => false,
+                        Ordering::Greater => true,
+                        Ordering::Equal => {
+                            base_peek = next_base(&mut base)?;
+                            true
+                        }
+                    }
+                }
+            };
+            if take_mine {
+                if let Some((k, v)) = mine_peek.take() {
+                    mine_peek = mine.as_mut().and_then(|r| step(r, order));
+                    if let Some(v) = v {
+                        self.db.count_read(k.len() + v.len());
+                        if !f(k, v)? {
+                            return Ok(false);
+                        }
+                    }
+                }
+            } else if let Some((k, v)) = base_peek.take() {
+                base_peek = next_base(&mut base)?;
+                let (k, v) = (k.value(), v.value());
+                self.db.count_read(k.len() + v.len());
+                if !f(k, v)? {
                     return Ok(false);
                 }
-            }
-            return Ok(true);
-        }
-        self.db.count_query();
-        let Some(mut range) = self.snapshot.range(ks, lower, upper)? else {
-            return Ok(true);
-        };
-        loop {
-            let next = match order {
-                ScanOrder::Forward => range.next(),
-                ScanOrder::Reverse => range.next_back(),
-            };
-            let Some(pair) = next else {
-                return Ok(true);
-            };
-            let (k, v) = pair.map_err(Error::engine)?;
-            let (k, v) = (k.value(), v.value());
-            self.db.count_read(k.len() + v.len());
-            if !f(k, v)? {
-                return Ok(false);
             }
         }
     }
