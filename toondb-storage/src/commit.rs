@@ -20,10 +20,11 @@ use redb::Durability;
 
 use crate::keyspace::Keyspace;
 use crate::layout::{META_COMMIT_SEQ, META_TABLE};
+use crate::writebuf::WriteBuf;
 use crate::{Error, Result};
 
 /// The writes of one transaction: per keyspace, key → new value (`None` deletes).
-pub(crate) type WriteSet = BTreeMap<Keyspace, BTreeMap<Vec<u8>, Option<Vec<u8>>>>;
+pub(crate) type WriteSet = BTreeMap<Keyspace, WriteBuf>;
 
 /// A commit that a still-open transaction might conflict with.
 struct LoggedCommit {
@@ -35,7 +36,9 @@ struct LoggedCommit {
 fn first_common_key<'a>(ours: &'a WriteSet, theirs: &WriteSet) -> Option<(&'a Keyspace, &'a [u8])> {
     for (ks, keys) in ours {
         if let Some(their_keys) = theirs.get(ks)
-            && let Some(k) = keys.keys().find(|k| their_keys.contains_key(*k))
+            && let Some((k, _)) = keys
+                .iter_unordered()
+                .find(|(k, _)| their_keys.contains_key(k))
         {
             return Some((ks, k));
         }
@@ -308,7 +311,7 @@ fn apply_group(
         for (ks, writes) in p.writes.iter() {
             *writers.entry(ks).or_default() += 1;
             let list = merged.entry(ks).or_default();
-            list.extend(writes.iter().map(|(k, v)| (k.as_slice(), v.as_deref())));
+            list.extend(writes.iter());
         }
     }
     for (ks, mut writes) in merged {
@@ -488,9 +491,9 @@ mod tests {
     fn pending(txn_id: u64, writes: &[(&str, Option<&str>)]) -> Pending {
         let ks = Keyspace::new("t").unwrap();
         let mut set = WriteSet::new();
-        let map = set.entry(ks).or_default();
+        let buf = set.entry(ks).or_default();
         for (k, v) in writes {
-            map.insert(k.as_bytes().to_vec(), v.map(|v| v.as_bytes().to_vec()));
+            buf.insert(k.as_bytes(), v.map(str::as_bytes));
         }
         Pending {
             txn_id,

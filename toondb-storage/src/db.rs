@@ -276,10 +276,7 @@ impl Database {
 
     fn write_one(&self, ks: &Keyspace, key: &[u8], value: Option<&[u8]>) -> Result<u64> {
         let mut writes = WriteSet::new();
-        writes
-            .entry(ks.clone())
-            .or_default()
-            .insert(key.to_vec(), value.map(<[u8]>::to_vec));
+        writes.entry(ks.clone()).or_default().insert(key, value);
         let id = next_txn_id();
         self.inner.commit(id, None, writes)
     }

@@ -57,6 +57,7 @@ mod options;
 mod path;
 mod stats;
 mod txn;
+mod writebuf;
 
 pub use db::Database;
 pub use error::{Error, Result};

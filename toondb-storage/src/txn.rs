@@ -421,7 +421,7 @@ impl Transaction {
             f(v)
         };
         match self.writes.get(ks).and_then(|w| w.get(key)) {
-            Some(own) => Ok(own.as_deref().map(counted)),
+            Some(own) => Ok(own.map(counted)),
             None => self.snapshot.get_with(ks, key, counted),
         }
     }
@@ -433,17 +433,14 @@ impl Transaction {
         self.writes
             .entry(ks.clone())
             .or_default()
-            .insert(key.to_vec(), Some(value.to_vec()));
+            .insert(key, Some(value));
         Ok(())
     }
 
     /// Buffers the deletion of `key` in `ks` (deleting a missing key is not an error).
     pub fn delete(&mut self, ks: &Keyspace, key: &[u8]) -> Result<()> {
         check_key(key)?;
-        self.writes
-            .entry(ks.clone())
-            .or_default()
-            .insert(key.to_vec(), None);
+        self.writes.entry(ks.clone()).or_default().insert(key, None);
         Ok(())
     }
 
@@ -481,12 +478,8 @@ impl Transaction {
             return Ok(());
         }
         let mine = self.writes.entry(ks.clone()).or_default();
-        if mine.is_empty() {
-            *mine = writes;
-        } else {
-            // One by one: `BTreeMap::append` rebuilds the whole map, quadratic over many
-            // small batches.
-            mine.extend(writes);
+        for (k, v) in &writes {
+            mine.insert(k, v.as_deref());
         }
         Ok(())
     }
@@ -521,8 +514,8 @@ impl Transaction {
     ) -> Result<Scan> {
         let overlay = match self.writes.get(ks) {
             Some(w) if !range_is_empty(lower, upper) => w
-                .range::<[u8], _>((lower, upper))
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .range(lower, upper, ScanOrder::Forward)
+                .map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec)))
                 .collect(),
             _ => Vec::new(),
         };
@@ -574,7 +567,7 @@ impl Transaction {
         self.db.count_query();
         let mut base = self.snapshot.range(ks, lower, upper)?;
         let mut mine = match self.writes.get(ks) {
-            Some(w) if !range_is_empty(lower, upper) => Some(w.range::<[u8], _>((lower, upper))),
+            Some(w) if !range_is_empty(lower, upper) => Some(w.range(lower, upper, order)),
             _ => None,
         };
         let next_base = |base: &mut Option<RedbRange>| -> Result<_> {
@@ -584,14 +577,14 @@ impl Transaction {
             }
         };
         let mut base_peek = next_base(&mut base)?;
-        let mut mine_peek = mine.as_mut().and_then(|r| step(r, order));
+        let mut mine_peek = mine.as_mut().and_then(Iterator::next);
         loop {
             let take_mine = match (&base_peek, &mine_peek) {
                 (None, None) => return Ok(true),
                 (Some(_), None) => false,
                 (None, Some(_)) => true,
                 (Some((bk, _)), Some((mk, _))) => {
-                    let ord = bk.value().cmp(mk.as_slice());
+                    let ord = bk.value().cmp(mk);
                     let ord = if order == ScanOrder::Reverse {
                         ord.reverse()
                     } else {
@@ -609,7 +602,7 @@ impl Transaction {
             };
             if take_mine {
                 if let Some((k, v)) = mine_peek.take() {
-                    mine_peek = mine.as_mut().and_then(|r| step(r, order));
+                    mine_peek = mine.as_mut().and_then(Iterator::next);
                     if let Some(v) = v {
                         self.db.count_read(k.len() + v.len());
                         if !f(k, v)? {

@@ -1,0 +1,386 @@
+//! A transaction's buffered writes to one keyspace.
+//!
+//! The buffer is built for the two ways a transaction uses its writes: point reads of its
+//! own writes (a uniqueness check before each insert, say), which must be cheap however many
+//! writes the transaction holds, and ordered reads (scans that merge own writes over the
+//! snapshot, and the commit, which applies writes in key order), which are far rarer.
+//!
+//! * Keys and values live in one byte arena, so a write costs no allocation of its own and
+//!   dropping the buffer frees a few large blocks instead of two per write. An overwrite
+//!   reuses the old value's bytes when the new value fits, and appends it otherwise, so the
+//!   arena holds at most the bytes the transaction wrote.
+//! * A hash table over the arena finds a key's entry for point reads and overwrites.
+//! * Key order is kept lazily as sorted runs of entry ids. New keys join the order at the
+//!   next ordered read, sorted as one new run; runs of similar length are then merged
+//!   (each key is moved O(log n) times over the buffer's life), so a transaction that
+//!   alternates writes and scans does not sort everything again on each scan. An ordered
+//!   read merges the (logarithmically many) runs as it goes.
+
+use std::cmp::Ordering;
+use std::hash::BuildHasher;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+use parking_lot::Mutex;
+
+use crate::txn::ScanOrder;
+
+/// Where a key or value sits in the arena.
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    len: u32,
+}
+
+/// One key's latest write: its key and its value (`None` for a delete).
+#[derive(Clone, Copy)]
+struct Entry {
+    key: Span,
+    value: Option<Span>,
+}
+
+/// Key order of the entries: sorted runs of entry ids, oldest (longest) first; together
+/// they hold the ids `0..covered`.
+#[derive(Default)]
+struct Order {
+    runs: Vec<Arc<[u32]>>,
+    covered: usize,
+}
+
+/// A transaction's writes to one keyspace: key → latest value (`None` deletes).
+#[derive(Default)]
+pub(crate) struct WriteBuf {
+    arena: Vec<u8>,
+    entries: Vec<Entry>,
+    index: HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+    order: Mutex<Order>,
+}
+
+impl WriteBuf {
+    /// How many keys the buffer holds (deletes included).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn bytes(&self, span: Span) -> &[u8] {
+        &self.arena[span.start..span.start + span.len as usize]
+    }
+
+    fn key(&self, id: u32) -> &[u8] {
+        self.bytes(self.entries[id as usize].key)
+    }
+
+    fn value(&self, id: u32) -> Option<&[u8]> {
+        self.entries[id as usize].value.map(|s| self.bytes(s))
+    }
+
+    fn push_bytes(&mut self, bytes: &[u8]) -> Span {
+        let start = self.arena.len();
+        self.arena.extend_from_slice(bytes);
+        // Keys and values are checked against `MAX_KEY_LEN` / `MAX_VALUE_LEN` (far below
+        // 4 GiB) before they reach a buffer.
+        Span {
+            start,
+            len: bytes.len() as u32,
+        }
+    }
+
+    fn find(&self, key: &[u8]) -> Option<u32> {
+        let hash = self.hasher.hash_one(key);
+        self.index.find(hash, |&id| self.key(id) == key).copied()
+    }
+
+    /// The buffered write of `key`: `Some(Some(value))` for a put, `Some(None)` for a
+    /// delete, `None` when the buffer holds nothing for `key`.
+    pub(crate) fn get(&self, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.find(key).map(|id| self.value(id))
+    }
+
+    pub(crate) fn contains_key(&self, key: &[u8]) -> bool {
+        self.find(key).is_some()
+    }
+
+    /// Buffers a write of `key`: `Some(value)` puts, `None` deletes. A later write of a key
+    /// replaces the earlier one.
+    pub(crate) fn insert(&mut self, key: &[u8], value: Option<&[u8]>) {
+        if let Some(id) = self.find(key) {
+            let new = match (self.entries[id as usize].value, value) {
+                // Reuse the old value's bytes when the new value fits there.
+                (Some(old), Some(v)) if v.len() <= old.len as usize => {
+                    self.arena[old.start..old.start + v.len()].copy_from_slice(v);
+                    Some(Span {
+                        start: old.start,
+                        len: v.len() as u32,
+                    })
+                }
+                (_, v) => v.map(|v| self.push_bytes(v)),
+            };
+            self.entries[id as usize].value = new;
+            return;
+        }
+        let entry = Entry {
+            key: self.push_bytes(key),
+            value: value.map(|v| self.push_bytes(v)),
+        };
+        // Entry ids are `u32`: a transaction buffering four billion writes has long run
+        // out of memory for their bytes.
+        let id = self.entries.len() as u32;
+        self.entries.push(entry);
+        let hash = self.hasher.hash_one(key);
+        let (arena, entries, hasher) = (&self.arena, &self.entries, &self.hasher);
+        self.index.insert_unique(hash, id, |&other| {
+            let s = entries[other as usize].key;
+            hasher.hash_one(&arena[s.start..s.start + s.len as usize])
+        });
+    }
+
+    /// Every entry, in no particular order.
+    pub(crate) fn iter_unordered(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+        (0..self.entries.len() as u32).map(|id| (self.key(id), self.value(id)))
+    }
+
+    /// The sorted runs covering every entry, sorting the entries written since the last
+    /// ordered read into a new run first.
+    fn runs(&self) -> Vec<Arc<[u32]>> {
+        let mut order = self.order.lock();
+        if order.covered < self.entries.len() {
+            let mut run: Vec<u32> = (order.covered as u32..self.entries.len() as u32).collect();
+            run.sort_unstable_by(|&a, &b| self.key(a).cmp(self.key(b)));
+            order.runs.push(run.into());
+            order.covered = self.entries.len();
+            // Merge the newest run into the one before it while they are of similar
+            // length: the runs' lengths at least double from newest to oldest.
+            while let [.., older, newer] = order.runs.as_slice()
+                && older.len() <= 2 * newer.len()
+            {
+                let merged = self.merge(older, newer);
+                order.runs.pop();
+                order.runs.pop();
+                order.runs.push(merged);
+            }
+        }
+        order.runs.clone()
+    }
+
+    fn merge(&self, a: &[u32], b: &[u32]) -> Arc<[u32]> {
+        let mut out = Vec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            // Keys are unique across runs: each entry id is in exactly one run.
+            if self.key(a[i]) < self.key(b[j]) {
+                out.push(a[i]);
+                i += 1;
+            } else {
+                out.push(b[j]);
+                j += 1;
+            }
+        }
+        out.extend_from_slice(&a[i..]);
+        out.extend_from_slice(&b[j..]);
+        out.into()
+    }
+
+    /// The entries with keys between the bounds, in `order`.
+    pub(crate) fn range<'a>(
+        &'a self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        order: ScanOrder,
+    ) -> Range<'a> {
+        let runs = self.runs();
+        let spans = runs
+            .iter()
+            .map(|run| {
+                let from = run.partition_point(|&id| before_lower(self.key(id), lower));
+                let to = run.partition_point(|&id| !after_upper(self.key(id), upper));
+                (from, to.max(from))
+            })
+            .collect();
+        Range {
+            buf: self,
+            runs,
+            spans,
+            order,
+        }
+    }
+
+    /// Every entry in key order.
+    pub(crate) fn iter(&self) -> Range<'_> {
+        self.range(Bound::Unbounded, Bound::Unbounded, ScanOrder::Forward)
+    }
+}
+
+fn before_lower(key: &[u8], lower: Bound<&[u8]>) -> bool {
+    match lower {
+        Bound::Included(l) => key < l,
+        Bound::Excluded(l) => key <= l,
+        Bound::Unbounded => false,
+    }
+}
+
+fn after_upper(key: &[u8], upper: Bound<&[u8]>) -> bool {
+    match upper {
+        Bound::Included(u) => key > u,
+        Bound::Excluded(u) => key >= u,
+        Bound::Unbounded => false,
+    }
+}
+
+/// An ordered read of a [`WriteBuf`]: merges its runs lazily.
+pub(crate) struct Range<'a> {
+    buf: &'a WriteBuf,
+    runs: Vec<Arc<[u32]>>,
+    /// Per run, the ids not yet yielded: `run[from..to]`.
+    spans: Vec<(usize, usize)>,
+    order: ScanOrder,
+}
+
+impl<'a> Iterator for Range<'a> {
+    type Item = (&'a [u8], Option<&'a [u8]>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let buf = self.buf;
+        let mut best: Option<(usize, u32)> = None;
+        for (r, &(from, to)) in self.spans.iter().enumerate() {
+            if from == to {
+                continue;
+            }
+            let id = match self.order {
+                ScanOrder::Forward => self.runs[r][from],
+                ScanOrder::Reverse => self.runs[r][to - 1],
+            };
+            let better = best.is_none_or(|(_, b)| {
+                let ord = buf.key(id).cmp(buf.key(b));
+                match self.order {
+                    ScanOrder::Forward => ord == Ordering::Less,
+                    ScanOrder::Reverse => ord == Ordering::Greater,
+                }
+            });
+            if better {
+                best = Some((r, id));
+            }
+        }
+        let (r, id) = best?;
+        match self.order {
+            ScanOrder::Forward => self.spans[r].0 += 1,
+            ScanOrder::Reverse => self.spans[r].1 -= 1,
+        }
+        Some((buf.key(id), buf.value(id)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+
+    type Model = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+    fn owned<'a>(it: impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)>) -> Model {
+        it.map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec)))
+            .collect()
+    }
+
+    fn bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+        match b {
+            Bound::Included(k) => Bound::Included(k.as_slice()),
+            Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+            Bound::Unbounded => Bound::Unbounded,
+        }
+    }
+
+    fn random_bound(rng: &mut StdRng) -> Bound<Vec<u8>> {
+        let k = format!("{:03}", rng.random_range(0..1000)).into_bytes();
+        match rng.random_range(0..3) {
+            0 => Bound::Included(k),
+            1 => Bound::Excluded(k),
+            _ => Bound::Unbounded,
+        }
+    }
+
+    /// Random writes (new keys, overwrites of every length, deletes) interleaved with
+    /// point reads and ranges in both orders, each checked against a `BTreeMap`.
+    #[test]
+    fn matches_a_btreemap() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut buf = WriteBuf::default();
+        let mut model = Model::new();
+        for step in 0..20_000 {
+            let key = format!("{:03}", rng.random_range(0..1000)).into_bytes();
+            match rng.random_range(0..10) {
+                0..=5 => {
+                    let len = rng.random_range(0..12);
+                    let value = rng
+                        .random_bool(0.8)
+                        .then(|| vec![b'a' + (step % 26) as u8; len]);
+                    buf.insert(&key, value.as_deref());
+                    model.insert(key, value);
+                }
+                6..=7 => {
+                    let want = model.get(&key).map(|v| v.as_deref());
+                    assert_eq!(buf.get(&key), want, "get {key:?} at step {step}");
+                    assert_eq!(buf.contains_key(&key), model.contains_key(&key));
+                }
+                _ => {
+                    let (lo, hi) = (random_bound(&mut rng), random_bound(&mut rng));
+                    let order = if rng.random_bool(0.5) {
+                        ScanOrder::Forward
+                    } else {
+                        ScanOrder::Reverse
+                    };
+                    let got: Vec<_> = buf.range(bound(&lo), bound(&hi), order).collect();
+                    let empty = matches!((&lo, &hi), (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) if l > h)
+                        || matches!((&lo, &hi), (Bound::Excluded(l), Bound::Excluded(h)) if l == h);
+                    let mut want: Vec<_> = if empty {
+                        Vec::new()
+                    } else {
+                        model
+                            .range::<Vec<u8>, _>((lo.clone(), hi.clone()))
+                            .collect()
+                    };
+                    if order == ScanOrder::Reverse {
+                        want.reverse();
+                    }
+                    assert_eq!(got.len(), want.len(), "range {lo:?}..{hi:?} at step {step}");
+                    for ((gk, gv), (wk, wv)) in got.iter().zip(&want) {
+                        assert_eq!((*gk, *gv), (wk.as_slice(), wv.as_deref()));
+                    }
+                }
+            }
+        }
+        assert_eq!(owned(buf.iter()), model);
+        assert_eq!(owned(buf.iter_unordered()), model);
+        assert_eq!(buf.len(), model.len());
+        let runs = buf.runs().len();
+        assert!(runs <= 12, "{runs} runs for {} keys", buf.len());
+    }
+
+    /// Writes appended after every ordered read keep few runs, and the order holds.
+    #[test]
+    fn alternating_writes_and_scans_keep_few_runs() {
+        let mut buf = WriteBuf::default();
+        for i in (0..5000u32).rev() {
+            buf.insert(&i.to_be_bytes(), Some(b"v"));
+            let first = buf
+                .range(Bound::Unbounded, Bound::Unbounded, ScanOrder::Forward)
+                .next()
+                .map(|(k, _)| k.to_vec());
+            assert_eq!(first, Some(i.to_be_bytes().to_vec()));
+        }
+        assert!(buf.runs().len() <= 14);
+        let keys: Vec<Vec<u8>> = buf.iter().map(|(k, _)| k.to_vec()).collect();
+        let want: Vec<Vec<u8>> = (0..5000u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        assert_eq!(keys, want);
+    }
+}
