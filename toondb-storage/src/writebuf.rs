@@ -53,7 +53,9 @@ struct Order {
 pub(crate) struct WriteBuf {
     arena: Vec<u8>,
     entries: Vec<Entry>,
-    index: HashTable<u32>,
+    /// Entry ids with their keys' hashes, so that growing the table does not hash the
+    /// keys again.
+    index: HashTable<(u64, u32)>,
     hasher: foldhash::fast::RandomState,
     order: Mutex<Order>,
 }
@@ -93,8 +95,13 @@ impl WriteBuf {
     }
 
     fn find(&self, key: &[u8]) -> Option<u32> {
-        let hash = self.hasher.hash_one(key);
-        self.index.find(hash, |&id| self.key(id) == key).copied()
+        self.find_hashed(self.hasher.hash_one(key), key)
+    }
+
+    fn find_hashed(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        self.index
+            .find(hash, |&(h, id)| h == hash && self.key(id) == key)
+            .map(|&(_, id)| id)
     }
 
     /// The buffered write of `key`: `Some(Some(value))` for a put, `Some(None)` for a
@@ -110,7 +117,8 @@ impl WriteBuf {
     /// Buffers a write of `key`: `Some(value)` puts, `None` deletes. A later write of a key
     /// replaces the earlier one.
     pub(crate) fn insert(&mut self, key: &[u8], value: Option<&[u8]>) {
-        if let Some(id) = self.find(key) {
+        let hash = self.hasher.hash_one(key);
+        if let Some(id) = self.find_hashed(hash, key) {
             let new = match (self.entries[id as usize].value, value) {
                 // Reuse the old value's bytes when the new value fits there.
                 (Some(old), Some(v)) if v.len() <= old.len as usize => {
@@ -133,12 +141,7 @@ impl WriteBuf {
         // out of memory for their bytes.
         let id = self.entries.len() as u32;
         self.entries.push(entry);
-        let hash = self.hasher.hash_one(key);
-        let (arena, entries, hasher) = (&self.arena, &self.entries, &self.hasher);
-        self.index.insert_unique(hash, id, |&other| {
-            let s = entries[other as usize].key;
-            hasher.hash_one(&arena[s.start..s.start + s.len as usize])
-        });
+        self.index.insert_unique(hash, (hash, id), |&(h, _)| h);
     }
 
     /// Every entry, in no particular order.
