@@ -154,9 +154,12 @@ impl WriteBuf {
     fn runs(&self) -> Vec<Arc<[u32]>> {
         let mut order = self.order.lock();
         if order.covered < self.entries.len() {
-            let mut run: Vec<u32> = (order.covered as u32..self.entries.len() as u32).collect();
-            run.sort_unstable_by(|&a, &b| self.key(a).cmp(self.key(b)));
-            order.runs.push(run.into());
+            // Sorted with each key's bytes at hand, not looked up through its entry.
+            let mut run: Vec<(&[u8], u32)> = (order.covered as u32..self.entries.len() as u32)
+                .map(|id| (self.key(id), id))
+                .collect();
+            run.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            order.runs.push(run.into_iter().map(|(_, id)| id).collect());
             order.covered = self.entries.len();
             // Merge the newest run into the one before it while they are of similar
             // length: the runs' lengths at least double from newest to oldest.
