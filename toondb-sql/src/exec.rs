@@ -446,7 +446,7 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
                 }
             }
             let nulls = vec![Value::Null; *right_width];
-            run(left, ctx, &mut |ctx, l| {
+            run(left, ctx, &mut |ctx, mut l| {
                 // The candidate right rows: all of them without equi-join keys, else the
                 // chain of the left row's key (none for a NULL key).
                 let mut cand = if keys.is_empty() {
@@ -480,8 +480,17 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
                 while cand != END {
                     let i = cand;
                     cand = step(i);
-                    let mut row = Vec::with_capacity(l.len() + rrows[i].len());
-                    row.extend_from_slice(&l);
+                    // The last candidate, when no ON condition can reject it, takes the left
+                    // row itself instead of a copy (the common one-match case).
+                    let mut row = if cand == END && on.is_none() {
+                        let mut row = std::mem::take(&mut l);
+                        row.reserve(rrows[i].len());
+                        row
+                    } else {
+                        let mut row = Vec::with_capacity(l.len() + rrows[i].len());
+                        row.extend_from_slice(&l);
+                        row
+                    };
                     row.extend_from_slice(&rrows[i]);
                     if let Some(on) = on
                         && truthy(&eval(on, &row, ctx)?) != Some(true)
