@@ -420,19 +420,28 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
             on,
             right_width,
         } => {
-            let mut rrows: Vec<Vec<Value>> = Vec::new();
-            run(right, ctx, &mut |_, r| {
-                rrows.push(r);
+            // The right rows, one after another in one vector (`right_width` values each):
+            // a probe then reads one allocation instead of chasing a pointer per row.
+            let width = *right_width;
+            let mut rflat: Vec<Value> = Vec::new();
+            let mut rcount = 0;
+            run(right, ctx, &mut |_, mut r| {
+                debug_assert_eq!(r.len(), width, "a join input row of the wrong width");
+                r.resize(width, Value::Null);
+                rflat.append(&mut r);
+                rcount += 1;
                 Ok(true)
             })?;
+            let rrow = |i: usize| &rflat[i * width..(i + 1) * width];
             // Right rows by join key, as chains through `next` in input order (no
             // allocation per distinct key).
-            let mut next = vec![END; if keys.is_empty() { 0 } else { rrows.len() }];
+            let mut next = vec![END; if keys.is_empty() { 0 } else { rcount }];
             let mut heads = JoinHeads::new(keys.len() == 1);
             let mut k = Vec::new();
             if !keys.is_empty() {
-                heads.reserve(rrows.len());
-                'rows: for (i, r) in rrows.iter().enumerate() {
+                heads.reserve(rcount);
+                'rows: for i in 0..rcount {
+                    let r = rrow(i);
                     k.clear();
                     let mut key = Value::Null;
                     for (_, re, conv) in keys {
@@ -450,7 +459,7 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
                 // The candidate right rows: all of them without equi-join keys, else the
                 // chain of the left row's key (none for a NULL key).
                 let mut cand = if keys.is_empty() {
-                    if rrows.is_empty() { END } else { 0 }
+                    if rcount == 0 { END } else { 0 }
                 } else {
                     k.clear();
                     let mut key = Value::Null;
@@ -471,7 +480,7 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
                 };
                 let step = |i: usize| {
                     if keys.is_empty() {
-                        if i + 1 < rrows.len() { i + 1 } else { END }
+                        if i + 1 < rcount { i + 1 } else { END }
                     } else {
                         next[i]
                     }
@@ -484,14 +493,14 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
                     // row itself instead of a copy (the common one-match case).
                     let mut row = if cand == END && on.is_none() {
                         let mut row = std::mem::take(&mut l);
-                        row.reserve(rrows[i].len());
+                        row.reserve(width);
                         row
                     } else {
-                        let mut row = Vec::with_capacity(l.len() + rrows[i].len());
+                        let mut row = Vec::with_capacity(l.len() + width);
                         row.extend_from_slice(&l);
                         row
                     };
-                    row.extend_from_slice(&rrows[i]);
+                    row.extend_from_slice(rrow(i));
                     if let Some(on) = on
                         && truthy(&eval(on, &row, ctx)?) != Some(true)
                     {
