@@ -304,18 +304,18 @@ fn apply_group(
     let mut wtx = db.begin_write().map_err(Error::engine)?;
     wtx.set_durability(durability).map_err(Error::engine)?;
     let mut stats = Applied::default();
-    // Merge the group per keyspace so each table is opened once.
-    let mut merged: BTreeMap<&Keyspace, Vec<Write<'_>>> = BTreeMap::new();
-    let mut writers: BTreeMap<&Keyspace, usize> = BTreeMap::new();
+    // Merge the group per keyspace (counting the commits that wrote it) so each table is
+    // opened once.
+    let mut merged: BTreeMap<&Keyspace, (usize, Vec<Write<'_>>)> = BTreeMap::new();
     for (_, p) in group {
         for (ks, writes) in p.writes.iter() {
-            *writers.entry(ks).or_default() += 1;
-            let list = merged.entry(ks).or_default();
+            let (writers, list) = merged.entry(ks).or_default();
+            *writers += 1;
             list.extend(writes.iter());
         }
     }
-    for (ks, mut writes) in merged {
-        if writers[ks] > 1 {
+    for (ks, (writers, mut writes)) in merged {
+        if writers > 1 {
             // Several commits wrote this keyspace: order their writes by key, the later
             // commit's write last among equal keys (the sort is stable), and keep it.
             writes.sort_by(|a, b| a.0.cmp(b.0));

@@ -444,10 +444,10 @@ impl Transaction {
         Ok(())
     }
 
-    /// Buffers many writes to `ks` at once, taking ownership of their keys and values
-    /// (`Some(value)` puts, `None` deletes): the bulk path for layers that collect writes
-    /// before applying them. Every key and value is checked first, so on an error nothing
-    /// of `writes` is buffered.
+    /// Buffers many writes to `ks` at once (`Some(value)` puts, `None` deletes): the bulk
+    /// path for layers that collect writes before applying them, such as a SQL statement
+    /// that must change nothing unless it succeeds. Every key and value is checked first,
+    /// so on an error nothing of `writes` is buffered.
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;
