@@ -156,7 +156,7 @@ pub(crate) fn get_latest(
 }
 
 /// `true` when no key can lie between the bounds (redb panics on an inverted range).
-fn range_is_empty(lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> bool {
+pub(crate) fn range_is_empty(lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> bool {
     match (lower, upper) {
         (Bound::Included(l), Bound::Included(u)) => l > u,
         (Bound::Included(l), Bound::Excluded(u))
@@ -164,18 +164,6 @@ fn range_is_empty(lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> bool {
         | (Bound::Excluded(l), Bound::Excluded(u)) => l >= u,
         _ => false,
     }
-}
-
-fn in_range(key: &[u8], lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> bool {
-    (match lower {
-        Bound::Included(l) => key >= l,
-        Bound::Excluded(l) => key > l,
-        Bound::Unbounded => true,
-    }) && (match upper {
-        Bound::Included(u) => key <= u,
-        Bound::Excluded(u) => key < u,
-        Bound::Unbounded => true,
-    })
 }
 
 /// The smallest key greater than every key that starts with `prefix`, or `None` when
@@ -189,6 +177,15 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
+}
+
+/// How the snapshot's key `base` compares with the transaction's own key `own` in the
+/// direction of the scan (`Less`: `base` comes first; `Equal`: `own` shadows it).
+fn scan_cmp(base: &[u8], own: &[u8], order: ScanOrder) -> Ordering {
+    match order {
+        ScanOrder::Forward => base.cmp(own),
+        ScanOrder::Reverse => own.cmp(base),
+    }
 }
 
 /// The next entry of `range` in `order`.
@@ -276,11 +273,7 @@ impl Iterator for Scan {
                 (Some(_), None) => false,
                 (None, Some(_)) => true,
                 (Some((bk, _)), Some((ok, _))) => {
-                    let ord = match self.order {
-                        ScanOrder::Forward => bk.cmp(ok),
-                        ScanOrder::Reverse => ok.cmp(bk),
-                    };
-                    match ord {
+                    match scan_cmp(bk, ok, self.order) {
                         Ordering::Less => false,
                         Ordering::Greater => true,
                         Ordering::Equal => {
@@ -519,7 +512,6 @@ impl Transaction {
                 .collect(),
             _ => Vec::new(),
         };
-        debug_assert!(overlay.iter().all(|(k, _)| in_range(k, lower, upper)));
         self.snapshot
             .scan(&self.db, ks, lower, upper, order, overlay)
     }
@@ -583,22 +575,14 @@ impl Transaction {
                 (None, None) => return Ok(true),
                 (Some(_), None) => false,
                 (None, Some(_)) => true,
-                (Some((bk, _)), Some((mk, _))) => {
-                    let ord = bk.value().cmp(mk);
-                    let ord = if order == ScanOrder::Reverse {
-                        ord.reverse()
-                    } else {
-                        ord
-                    };
-                    match ord {
-                        Ordering::Less => false,
-                        Ordering::Greater => true,
-                        Ordering::Equal => {
-                            base_peek = next_base(&mut base)?;
-                            true
-                        }
+                (Some((bk, _)), Some((mk, _))) => match scan_cmp(bk.value(), mk, order) {
+                    Ordering::Less => false,
+                    Ordering::Greater => true,
+                    Ordering::Equal => {
+                        base_peek = next_base(&mut base)?;
+                        true
                     }
-                }
+                },
             };
             if take_mine {
                 if let Some((k, v)) = mine_peek.take() {

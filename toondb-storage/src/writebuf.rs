@@ -346,8 +346,7 @@ mod tests {
                         ScanOrder::Reverse
                     };
                     let got: Vec<_> = buf.range(bound(&lo), bound(&hi), order).collect();
-                    let empty = matches!((&lo, &hi), (Bound::Included(l) | Bound::Excluded(l), Bound::Included(h) | Bound::Excluded(h)) if l > h)
-                        || matches!((&lo, &hi), (Bound::Excluded(l), Bound::Excluded(h)) if l == h);
+                    let empty = crate::txn::range_is_empty(bound(&lo), bound(&hi));
                     let mut want: Vec<_> = if empty {
                         Vec::new()
                     } else {
