@@ -137,11 +137,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sql.execute(&schema(rep))?;
         lite.execute_batch(&schema(rep))?;
     }
+    let insert =
+        |rep: usize| format!("INSERT INTO items{rep} (id, cat, name, price) VALUES (?, ?, ?, ?)");
     report.measure(
         &format!("{inserts} INSERTs (params, one txn)"),
         |rep| {
-            let insert =
-                format!("INSERT INTO items{rep} (id, cat, name, price) VALUES (?, ?, ?, ?)");
+            let insert = insert(rep);
             let mut s = sql.session();
             s.execute("BEGIN").expect("begin");
             for i in 0..inserts as i64 {
@@ -161,11 +162,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         |rep| {
             let tx = lite.unchecked_transaction().expect("tx");
             {
-                let mut st = tx
-                    .prepare(&format!(
-                        "INSERT INTO items{rep} (id, cat, name, price) VALUES (?, ?, ?, ?)"
-                    ))
-                    .expect("prep");
+                let mut st = tx.prepare(&insert(rep)).expect("prep");
                 for i in 0..inserts as i64 {
                     st.execute(params![i, i % 1000, format!("item-{i}"), i as f64 * 0.5])
                         .expect("insert");
@@ -184,25 +181,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 2. Point SELECT by primary key.
     let points = n(100_000);
+    let point_sql = "SELECT cat FROM items0 WHERE id = ?";
     report.measure(
         &format!("{points} point SELECTs by primary key"),
         |_| {
             let mut acc = 0i64;
             for i in 0..points as i64 {
                 let r = sql
-                    .execute_with_params(
-                        "SELECT cat FROM items0 WHERE id = ?",
-                        &[Value::Integer((i * 7919) % inserts as i64)],
-                    )
+                    .execute_with_params(point_sql, &[Value::Integer((i * 7919) % inserts as i64)])
                     .expect("point");
                 acc += r.scalar().and_then(Value::as_i64).unwrap_or(0);
             }
             acc
         },
         |_| {
-            let mut st = lite
-                .prepare("SELECT cat FROM items0 WHERE id = ?")
-                .expect("prep");
+            let mut st = lite.prepare(point_sql).expect("prep");
             let mut acc = 0i64;
             for i in 0..points as i64 {
                 acc += st
@@ -215,6 +208,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 3. Range SELECT via the secondary index.
     let ranges = n(2_000);
+    let range_sql = "SELECT id, price FROM items0 WHERE cat BETWEEN ? AND ?";
     let range_rows = inserts / 1000 * ranges;
     report.measure(
         &format!("{ranges} range SELECTs via index (~{range_rows} rows)"),
@@ -223,19 +217,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for i in 0..ranges as i64 {
                 let lo = (i * 37) % 1000;
                 let r = sql
-                    .execute_with_params(
-                        "SELECT id, price FROM items0 WHERE cat BETWEEN ? AND ?",
-                        &[Value::Integer(lo), Value::Integer(lo)],
-                    )
+                    .execute_with_params(range_sql, &[Value::Integer(lo), Value::Integer(lo)])
                     .expect("range");
                 c += r.len();
             }
             c
         },
         |_| {
-            let mut st = lite
-                .prepare("SELECT id, price FROM items0 WHERE cat BETWEEN ? AND ?")
-                .expect("prep");
+            let mut st = lite.prepare(range_sql).expect("prep");
             let mut c = 0usize;
             for i in 0..ranges as i64 {
                 let lo = (i * 37) % 1000;

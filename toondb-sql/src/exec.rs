@@ -122,8 +122,9 @@ impl JoinHeads {
     /// Appends right row `i` to the chain of its key: `key` is the (single) key value,
     /// `encoded` the encoding of the whole key.
     fn link(&mut self, key: &Value, encoded: &[u8], i: usize, next: &mut [usize]) {
+        let int = int_key(key);
         if let JoinHeads::Int(m) = self
-            && int_key(key).is_none()
+            && int.is_none()
         {
             // A text, blob or fractional key: switch to encoded keys for good.
             let mut enc = FastMap::default();
@@ -135,20 +136,20 @@ impl JoinHeads {
             }
             *self = JoinHeads::Encoded(enc);
         }
-        let slot = match self {
-            JoinHeads::Int(m) => m.get_mut(&int_key(key).unwrap_or_default()),
-            JoinHeads::Encoded(m) => m.get_mut(encoded),
+        let mut append = |(_, last): &mut (usize, usize)| {
+            next[*last] = i;
+            *last = i;
         };
-        match slot {
-            Some((_, last)) => {
-                next[*last] = i;
-                *last = i;
+        match self {
+            JoinHeads::Int(m) => {
+                m.entry(int.unwrap_or_default())
+                    .and_modify(append)
+                    .or_insert((i, i));
             }
-            None => match self {
-                JoinHeads::Int(m) => {
-                    m.insert(int_key(key).unwrap_or_default(), (i, i));
-                }
-                JoinHeads::Encoded(m) => {
+            // `get_mut` first: an entry would need the key owned even when it is present.
+            JoinHeads::Encoded(m) => match m.get_mut(encoded) {
+                Some(slot) => append(slot),
+                None => {
                     m.insert(encoded.to_vec(), (i, i));
                 }
             },
