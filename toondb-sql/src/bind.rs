@@ -7,8 +7,8 @@ use sqlparser::ast;
 use crate::catalog::{Catalog, Column, Table, View, norm};
 use crate::error::{Error, Location, Result};
 use crate::plan::{
-    Access, AggCall, AggFunc, BinOp, Expr, Frame, FrameBound, Func, JoinKind, Plan, SetOp, SortKey,
-    SubKind, SubQuery, UnOp, WinCall, WinFunc, WinOrder,
+    Access, AggCall, AggFunc, BinOp, Expr, Frame, FrameBound, Func, JoinKind, Need, Plan, SetOp,
+    SortKey, SubKind, SubQuery, UnOp, WinCall, WinFunc, WinOrder,
 };
 use crate::value::{Affinity, Value, apply_affinity};
 
@@ -407,7 +407,8 @@ impl<'a> Binder<'a> {
                     self.ctes.truncate(outer);
                     return r;
                 }
-                let out = self.bind_query(q)?;
+                let mut out = self.bind_query(q)?;
+                out.plan.prune_columns(Need::All);
                 Ok(Stmt::Query {
                     plan: out.plan,
                     columns: out.names,
@@ -833,7 +834,8 @@ impl<'a> Binder<'a> {
                 conflict,
             });
         };
-        let out = self.bind_query(source)?;
+        let mut out = self.bind_query(source)?;
+        out.plan.prune_columns(Need::All);
         if out.names.len() != targets.len() {
             return Err(Error::invalid(format!(
                 "table {} has {} columns but {} values were supplied",
@@ -1402,6 +1404,7 @@ impl<'a> Binder<'a> {
                         table: t,
                         access: Access::Full,
                         filter: None,
+                        needed: None,
                     },
                     cols,
                 ))
@@ -1953,7 +1956,13 @@ impl<'a> Binder<'a> {
         negated: bool,
     ) -> Result<Expr> {
         // The subquery is bound as its own level whose only purpose is to hold its FROM.
-        let (plan, correlated, ncols, aff) = self.bind_subquery_inner(q)?;
+        let (mut plan, correlated, ncols, aff) = self.bind_subquery_inner(q)?;
+        // EXISTS reads no column of the rows, only whether there is one.
+        plan.prune_columns(if kind == SubKind::Exists {
+            Need::none()
+        } else {
+            Need::All
+        });
         if kind != SubKind::Exists && ncols != 1 {
             return Err(Error::invalid(format!(
                 "sub-select returns {ncols} columns - expected 1"
@@ -3375,13 +3384,21 @@ fn split_equi(
     Err(c)
 }
 
-/// Chooses the access path for a table scan given its (table-local) conjuncts.
+/// Chooses the access path for a table scan given its (table-local) conjuncts. The
+/// conjuncts the key range enforces exactly are left out of the scan's filter.
 pub(crate) fn scan_plan(table: Arc<Table>, conds: Vec<Expr>) -> Plan {
-    let access = choose_access(&table, &conds);
+    let (access, enforced) = choose_access(&table, &conds);
+    let conds = conds
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !enforced.contains(i))
+        .map(|(_, c)| c)
+        .collect();
     Plan::Scan {
         table,
         access,
         filter: and_all(conds),
+        needed: None,
     }
 }
 
@@ -3390,13 +3407,26 @@ struct Fact {
     col: usize,
     op: BinOp,
     value: Expr,
+    /// The conjunct it comes from.
+    cond: usize,
 }
 
-fn facts(conds: &[Expr]) -> (Vec<Fact>, Vec<(usize, Vec<Expr>)>) {
+/// What the conjuncts of a scan say about key ranges.
+struct Facts {
+    ranges: Vec<Fact>,
+    /// `col IN (consts)` lists.
+    ins: Vec<(usize, Vec<Expr>)>,
+    /// Per conjunct: whether its facts say all it says (a BETWEEN with a non-constant
+    /// bound does not).
+    whole: Vec<bool>,
+}
+
+fn facts(conds: &[Expr]) -> Facts {
     let mut out = Vec::new();
     let mut ins = Vec::new();
+    let mut whole = vec![false; conds.len()];
     let konst = |e: &Expr| e.is_row_independent();
-    for c in conds {
+    for (cond, c) in conds.iter().enumerate() {
         match c {
             Expr::Binary {
                 op,
@@ -3413,17 +3443,21 @@ fn facts(conds: &[Expr]) -> (Vec<Fact>, Vec<(usize, Vec<Expr>)>) {
                 };
                 match (left.as_ref(), right.as_ref()) {
                     (Expr::Column(col), v) if konst(v) && conv.0 == Affinity::Blob => {
+                        whole[cond] = true;
                         out.push(Fact {
                             col: *col,
                             op: *op,
                             value: conv_expr(v.clone(), conv.1),
+                            cond,
                         })
                     }
                     (v, Expr::Column(col)) if konst(v) && conv.1 == Affinity::Blob => {
+                        whole[cond] = true;
                         out.push(Fact {
                             col: *col,
                             op: flip(*op),
                             value: conv_expr(v.clone(), conv.0),
+                            cond,
                         })
                     }
                     _ => {}
@@ -3439,11 +3473,13 @@ fn facts(conds: &[Expr]) -> (Vec<Fact>, Vec<(usize, Vec<Expr>)>) {
                 if let Expr::Column(col) = expr.as_ref()
                     && conv.0 == Affinity::Blob
                 {
+                    whole[cond] = konst(low) && konst(high);
                     if konst(low) {
                         out.push(Fact {
                             col: *col,
                             op: BinOp::GtEq,
                             value: conv_expr((**low).clone(), conv.1),
+                            cond,
                         });
                     }
                     if konst(high) {
@@ -3451,6 +3487,7 @@ fn facts(conds: &[Expr]) -> (Vec<Fact>, Vec<(usize, Vec<Expr>)>) {
                             col: *col,
                             op: BinOp::LtEq,
                             value: conv_expr((**high).clone(), conv.2),
+                            cond,
                         });
                     }
                 }
@@ -3474,7 +3511,11 @@ fn facts(conds: &[Expr]) -> (Vec<Fact>, Vec<(usize, Vec<Expr>)>) {
             _ => {}
         }
     }
-    (out, ins)
+    Facts {
+        ranges: out,
+        ins,
+        whole,
+    }
 }
 
 /// Wraps a key value in the comparison's affinity conversion (applied at execution time).
@@ -3486,9 +3527,20 @@ fn conv_expr(v: Expr, aff: Affinity) -> Expr {
     }
 }
 
-fn choose_access(table: &Table, conds: &[Expr]) -> Access {
-    let (facts, ins) = facts(conds);
-    let mut best: Option<(usize, Access)> = None;
+/// The best access path for the conjuncts, and the conjuncts its key range enforces
+/// exactly (the scan need not test them again).
+///
+/// A range over the key encoding is exact for `col OP const` with no conversion on the
+/// column's side: key order is SQLite's comparison order (NULL < numbers < text < blob,
+/// BINARY collation), a NULL constant makes the range empty, and a range with no lower
+/// bound starts above the NULLs (see `exec::access_ranges`). `IN` lists are not counted.
+fn choose_access(table: &Table, conds: &[Expr]) -> (Access, Vec<usize>) {
+    let Facts {
+        ranges: facts,
+        ins,
+        whole,
+    } = facts(conds);
+    let mut best: Option<(usize, Access, Vec<usize>)> = None;
     let mut candidates: Vec<(Option<usize>, &[usize])> = Vec::new();
     if !table.pk.is_empty() {
         candidates.push((None, &table.pk));
@@ -3498,9 +3550,13 @@ fn choose_access(table: &Table, conds: &[Expr]) -> Access {
     }
     for (index, cols) in candidates {
         let mut eq = Vec::new();
+        let mut used = Vec::new();
         for c in cols {
             match facts.iter().find(|f| f.col == *c && f.op == BinOp::Eq) {
-                Some(f) => eq.push(f.value.clone()),
+                Some(f) => {
+                    eq.push(f.value.clone());
+                    used.push(f.cond);
+                }
                 None => break,
             }
         }
@@ -3509,10 +3565,12 @@ fn choose_access(table: &Table, conds: &[Expr]) -> Access {
             for f in facts.iter().filter(|f| f.col == *next) {
                 match f.op {
                     BinOp::Gt | BinOp::GtEq if lower.is_none() => {
-                        lower = Some((f.value.clone(), f.op == BinOp::GtEq))
+                        lower = Some((f.value.clone(), f.op == BinOp::GtEq));
+                        used.push(f.cond);
                     }
                     BinOp::Lt | BinOp::LtEq if upper.is_none() => {
-                        upper = Some((f.value.clone(), f.op == BinOp::LtEq))
+                        upper = Some((f.value.clone(), f.op == BinOp::LtEq));
+                        used.push(f.cond);
                     }
                     _ => {}
                 }
@@ -3527,19 +3585,20 @@ fn choose_access(table: &Table, conds: &[Expr]) -> Access {
         if eq.is_empty() && lower.is_none() && upper.is_none() {
             if let Some((_, vals)) = ins.iter().find(|(c, _)| Some(c) == cols.first()) {
                 let s = 8 + usize::from(index.is_none());
-                if best.as_ref().is_none_or(|(b, _)| s > *b) {
+                if best.as_ref().is_none_or(|(b, ..)| s > *b) {
                     best = Some((
                         s,
                         Access::InList {
                             index,
                             values: vals.clone(),
                         },
+                        Vec::new(),
                     ));
                 }
             }
             continue;
         }
-        if best.as_ref().is_none_or(|(b, _)| score > *b) {
+        if best.as_ref().is_none_or(|(b, ..)| score > *b) {
             best = Some((
                 score,
                 Access::Range {
@@ -3548,12 +3607,25 @@ fn choose_access(table: &Table, conds: &[Expr]) -> Access {
                     lower,
                     upper,
                 },
+                used,
             ));
         }
     }
     // A table keyed by an INTEGER PRIMARY KEY or rowid has no pk columns list entry for
     // hidden rowids; nothing more to try.
-    best.map(|(_, a)| a).unwrap_or(Access::Full)
+    let Some((_, access, used)) = best else {
+        return (Access::Full, Vec::new());
+    };
+    // A conjunct is enforced when it says no more than its facts and the range took them
+    // all (both halves of a BETWEEN).
+    let enforced = (0..conds.len())
+        .filter(|&c| {
+            whole[c]
+                && used.iter().filter(|&&u| u == c).count()
+                    == facts.iter().filter(|f| f.cond == c).count()
+        })
+        .collect();
+    (access, enforced)
 }
 
 #[cfg(test)]
@@ -3629,5 +3701,165 @@ mod tests {
         assert_eq!(n(&["a", "A", "b", "a"]), vec!["a", "A:1", "b", "a:2"]);
         assert_eq!(n(&["a:1", "a", "a:1"]), vec!["a:1", "a", "a:2"]);
         assert!(view_column_names("v", &["x".into()], vec!["a".into(), "b".into()]).is_err());
+    }
+
+    /// A catalog with `t (a, b, c, d)` and `u (id INTEGER PRIMARY KEY, x, y)`, `t`
+    /// indexed on `c`.
+    fn two_tables() -> Catalog {
+        let mut c = Catalog::default();
+        for sql in [
+            "CREATE TABLE t (a, b, c, d)",
+            "CREATE TABLE u (id INTEGER PRIMARY KEY, x, y)",
+        ] {
+            let Stmt::CreateTable { mut table, .. } = bind(&c, sql).unwrap() else {
+                unreachable!()
+            };
+            table.id = c.tables.len() as u32 + 1;
+            if table.name == "t" {
+                table.indexes.push(crate::catalog::Index {
+                    name: "t_c".into(),
+                    id: 9,
+                    columns: vec![2],
+                    unique: false,
+                });
+            }
+            c.tables.insert(norm(&table.name), Arc::new(table));
+        }
+        c
+    }
+
+    /// The columns a scan decodes (`None`: all of them).
+    type Mask = Option<Vec<bool>>;
+
+    /// Each table scan of the statement's plans (subqueries included), in plan order:
+    /// the table and the columns it decodes.
+    fn scans(st: &Stmt) -> Vec<(String, Mask)> {
+        fn walk(p: &Plan, out: &mut Vec<(String, Mask)>) {
+            let mut exprs: Vec<&Expr> = Vec::new();
+            match p {
+                Plan::Scan {
+                    table,
+                    needed,
+                    filter,
+                    ..
+                } => {
+                    out.push((table.name.clone(), needed.clone()));
+                    exprs.extend(filter);
+                }
+                Plan::Values { .. } | Plan::WorkTable { .. } => {}
+                Plan::Filter { input, pred } => {
+                    exprs.push(pred);
+                    walk(input, out);
+                }
+                Plan::Project { input, exprs: e } => {
+                    exprs.extend(e);
+                    walk(input, out);
+                }
+                Plan::Join { left, right, .. }
+                | Plan::SetOp { left, right, .. }
+                | Plan::Recursive {
+                    initial: left,
+                    step: right,
+                    ..
+                } => {
+                    walk(left, out);
+                    walk(right, out);
+                }
+                Plan::Aggregate { input, .. }
+                | Plan::Window { input, .. }
+                | Plan::Sort { input, .. }
+                | Plan::Distinct { input, .. }
+                | Plan::Limit { input, .. }
+                | Plan::RealAffinity { input, .. } => walk(input, out),
+            }
+            // Subquery plans come after the plan that holds them.
+            let subs = std::cell::RefCell::new(Vec::new());
+            for e in exprs {
+                e.any(&|x| {
+                    if let Expr::Sub { sub, .. } = x {
+                        walk(&sub.plan, &mut subs.borrow_mut());
+                    }
+                    false
+                });
+            }
+            out.append(&mut subs.borrow_mut());
+        }
+        let mut out = Vec::new();
+        if let Stmt::Query { plan, .. } | Stmt::Insert { source: plan, .. } = st {
+            walk(plan, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn scans_decode_only_the_columns_the_query_reads() {
+        let c = two_tables();
+        let cols = |v: &[usize], n: usize| Some((0..n).map(|i| v.contains(&i)).collect());
+        let cases: Vec<(&str, Vec<(&str, Mask)>)> = vec![
+            ("SELECT * FROM t", vec![("t", None)]),
+            ("SELECT b FROM t", vec![("t", cols(&[1], 4))]),
+            ("SELECT b FROM t WHERE d > 1", vec![("t", cols(&[1, 3], 4))]),
+            // The index range enforces `c BETWEEN`, so `c` is not read.
+            (
+                "SELECT a FROM t WHERE c BETWEEN 1 AND 2",
+                vec![("t", cols(&[0], 4))],
+            ),
+            (
+                "SELECT count(*) FROM t WHERE c = 1",
+                vec![("t", cols(&[], 4))],
+            ),
+            (
+                "SELECT b, count(*) FROM t GROUP BY b ORDER BY 2",
+                vec![("t", cols(&[1], 4))],
+            ),
+            (
+                "SELECT max(d) FROM t GROUP BY a HAVING sum(b) > 0",
+                vec![("t", cols(&[0, 1, 3], 4))],
+            ),
+            (
+                "SELECT t.a, u.y FROM t JOIN u ON u.x = t.b",
+                vec![("t", cols(&[0, 1], 4)), ("u", cols(&[1, 2], 3))],
+            ),
+            (
+                "SELECT t.a FROM t LEFT JOIN u ON u.id = t.d AND u.y > 2",
+                vec![("t", cols(&[0, 3], 4)), ("u", cols(&[0, 2], 3))],
+            ),
+            (
+                "SELECT a, row_number() OVER (PARTITION BY b ORDER BY d) FROM t",
+                vec![("t", cols(&[0, 1, 3], 4))],
+            ),
+            (
+                "SELECT x FROM (SELECT a AS x, b AS y FROM t)",
+                vec![("t", cols(&[0, 1], 4))],
+            ),
+            // Whole rows are compared.
+            (
+                "SELECT DISTINCT a FROM (SELECT * FROM t)",
+                vec![("t", None)],
+            ),
+            (
+                "SELECT a FROM t UNION SELECT x FROM u",
+                vec![("t", cols(&[0], 4)), ("u", cols(&[1], 3))],
+            ),
+            // A correlated subquery reads the outer row by position: all of it.
+            (
+                "SELECT a FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.x = t.b)",
+                vec![("t", None), ("u", cols(&[1], 3))],
+            ),
+            (
+                "SELECT a FROM t WHERE b IN (SELECT y FROM u WHERE x > 0)",
+                vec![("t", cols(&[0, 1], 4)), ("u", cols(&[1, 2], 3))],
+            ),
+            (
+                "INSERT INTO u (x) SELECT d FROM t",
+                vec![("t", cols(&[3], 4))],
+            ),
+        ];
+        for (sql, want) in cases {
+            let st = bind(&c, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            let want: Vec<(String, Mask)> =
+                want.into_iter().map(|(t, n)| (t.to_string(), n)).collect();
+            assert_eq!(scans(&st), want, "{sql}");
+        }
     }
 }

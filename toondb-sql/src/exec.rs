@@ -9,7 +9,8 @@ use crate::catalog::{Index, Table};
 use crate::error::{Error, Result};
 use crate::eval::eval;
 use crate::keycode::{
-    TAG_NUM, decode_row, encode_key, encode_key_value, encode_row, prefix_successor,
+    TAG_NULL, TAG_NUM, decode_row, decode_row_cols, encode_key, encode_key_value, encode_row,
+    prefix_successor,
 };
 use crate::kv::StmtKv;
 use crate::plan::{Access, AggCall, AggFunc, Expr, JoinKind, Plan, SetOp, SortKey};
@@ -220,7 +221,17 @@ fn access_ranges(
                 None => return Ok(None),
             }
             let lo = match lower {
-                None => Bound::Included(p.clone()),
+                None if upper.is_none() => Bound::Included(p.clone()),
+                // Only an upper bound: start above the NULLs, which compare to nothing,
+                // so that the range enforces `col < x` exactly.
+                None => {
+                    let mut k = p.clone();
+                    k.push(TAG_NULL);
+                    match prefix_successor(&k) {
+                        Some(s) => Bound::Included(s),
+                        None => return Ok(None),
+                    }
+                }
                 Some((e, inclusive)) => {
                     let v = eval(e, &[], ctx)?;
                     if v.is_null() {
@@ -291,9 +302,14 @@ fn scan(
     table: &Arc<Table>,
     access: &Access,
     filter: &Option<Expr>,
+    needed: Option<&[bool]>,
     ctx: &mut Ctx<'_>,
     sink: &mut Sink<'_>,
 ) -> Result<bool> {
+    let decode = |v: &[u8]| decode_row_cols(v, needed);
+    // Reading an index for a query that uses none of the columns (`count(*)` over a
+    // range): the index entries alone say which rows there are.
+    let index_only = needed.is_some_and(|n| !n.contains(&true));
     let kv = ctx
         .kv
         .ok_or_else(|| Error::invalid("table access in a constant expression"))?;
@@ -322,7 +338,7 @@ fn scan(
         };
         let mut key = tprefix;
         key.extend_from_slice(&k);
-        let Some(row) = kv.get_with(&key, decode_row)? else {
+        let Some(row) = kv.get_with(&key, decode)? else {
             return Ok(true);
         };
         let row = pad_row(row?, table);
@@ -344,12 +360,17 @@ fn scan(
                 None => {
                     row_key.clear();
                     row_key.extend_from_slice(k);
-                    decode_row(v)?
+                    decode(v)?
+                }
+                Some(_) if index_only => {
+                    row_key.truncate(tprefix.len());
+                    row_key.extend_from_slice(v);
+                    vec![Value::Null; table.columns.len()]
                 }
                 Some(_) => {
                     row_key.truncate(tprefix.len());
                     row_key.extend_from_slice(v);
-                    match kv.get_with(&row_key, decode_row)? {
+                    match kv.get_with(&row_key, decode)? {
                         Some(row) => row?,
                         None => {
                             return Err(Error::Corrupt {
@@ -386,7 +407,8 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
             table,
             access,
             filter,
-        } => scan(table, access, filter, ctx, sink),
+            needed,
+        } => scan(table, access, filter, needed.as_deref(), ctx, sink),
         Plan::Values { rows } => {
             for r in rows {
                 let row = r

@@ -155,6 +155,23 @@ impl<'a> Reader<'a> {
         let b = self.len_bytes()?;
         String::from_utf8(b.to_vec()).map_err(|_| Self::corrupt("utf-8 text"))
     }
+    /// Moves past one value written by [`Writer::value`] without decoding it.
+    pub(crate) fn skip_value(&mut self) -> Result<()> {
+        match self.u8()? {
+            0 => {}
+            1 => {
+                self.varint()?;
+            }
+            2 => {
+                self.bytes(8)?;
+            }
+            3 | 4 => {
+                self.len_bytes()?;
+            }
+            _ => return Err(Self::corrupt("value tag")),
+        }
+        Ok(())
+    }
     pub(crate) fn value(&mut self) -> Result<Value> {
         Ok(match self.u8()? {
             0 => Value::Null,
@@ -235,13 +252,33 @@ pub(crate) fn encode_row(values: &[Value]) -> Vec<u8> {
 
 /// Decodes a row written by [`encode_row`].
 pub(crate) fn decode_row(bytes: &[u8]) -> Result<Vec<Value>> {
+    decode_row_cols(bytes, None)
+}
+
+/// Decodes the columns of a row that `needed` marks (all of them when `None`); the others
+/// come out as NULL, skipped over rather than decoded, and nothing after the last needed
+/// column is read at all.
+pub(crate) fn decode_row_cols(bytes: &[u8], needed: Option<&[bool]>) -> Result<Vec<Value>> {
     let mut r = Reader::new(bytes);
     let n = r.varint()?;
     let n = usize::try_from(n).unwrap_or(usize::MAX).min(bytes.len());
     let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        out.push(r.value()?);
+    let Some(needed) = needed else {
+        for _ in 0..n {
+            out.push(r.value()?);
+        }
+        return Ok(out);
+    };
+    let last = needed.iter().rposition(|&b| b).map_or(0, |i| i + 1).min(n);
+    for &want in &needed[..last] {
+        if want {
+            out.push(r.value()?);
+        } else {
+            r.skip_value()?;
+            out.push(Value::Null);
+        }
     }
+    out.resize(n, Value::Null);
     Ok(out)
 }
 
@@ -323,6 +360,41 @@ mod tests {
             assert!(decode_row(&enc[..cut]).is_err() || cut == 0 && enc.is_empty());
         }
         assert!(decode_row(&[1, 9]).is_err());
+    }
+
+    #[test]
+    fn rows_decode_only_the_needed_columns() {
+        let row = vec![
+            Value::Null,
+            Value::Integer(-5),
+            Value::Real(2.5),
+            Value::Text("héllo".into()),
+            Value::Blob(vec![0, 1, 2]),
+            Value::Integer(i64::MAX),
+        ];
+        let enc = encode_row(&row);
+        for mask in 0u32..64 {
+            let needed: Vec<bool> = (0..6).map(|i| mask >> i & 1 == 1).collect();
+            let want: Vec<Value> = row
+                .iter()
+                .zip(&needed)
+                .map(|(v, &n)| if n { v.clone() } else { Value::Null })
+                .collect();
+            assert_eq!(decode_row_cols(&enc, Some(&needed)).unwrap(), want);
+            // Corruption in the part read is still an error; after the last needed
+            // column nothing is read.
+            let read = match needed.iter().rposition(|&b| b) {
+                Some(i) => encode_row(&row[..=i]).len(),
+                None => 1,
+            };
+            for cut in 1..enc.len() {
+                let r = decode_row_cols(&enc[..cut], Some(&needed));
+                assert_eq!(r.is_err(), cut < read, "mask {mask:06b}, cut {cut}");
+            }
+        }
+        // A mask longer than the row (columns added after it was written) reads the row.
+        assert_eq!(decode_row_cols(&enc, Some(&[true; 9])).unwrap(), row);
+        assert!(decode_row_cols(&[2, 9, 0], Some(&[true, false])).is_err());
     }
 
     #[test]

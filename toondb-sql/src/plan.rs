@@ -587,6 +587,9 @@ pub(crate) enum Plan {
         table: Arc<Table>,
         access: Access,
         filter: Option<Expr>,
+        /// The columns read above this node or by `filter` (see [`Plan::prune_columns`]);
+        /// the others come out as NULL without being decoded. `None`: all of them.
+        needed: Option<Vec<bool>>,
     },
     /// Literal rows (one empty row for a SELECT without FROM).
     Values {
@@ -671,11 +674,14 @@ pub(crate) enum Plan {
     },
 }
 
-fn key_columns(table: &Table, index: Option<usize>) -> (&[usize], String) {
+/// The key columns of the primary key (`index` None) or an index, and how EXPLAIN names
+/// it (a `covering` index is one whose scan does not read the table's rows).
+fn key_columns(table: &Table, index: Option<usize>, covering: bool) -> (&[usize], String) {
+    let covering = if covering { "COVERING " } else { "" };
     match index {
         None => (&table.pk, "PRIMARY KEY".to_string()),
         Some(i) => match table.indexes.get(i) {
-            Some(ix) => (&ix.columns, format!("INDEX {}", ix.name)),
+            Some(ix) => (&ix.columns, format!("{covering}INDEX {}", ix.name)),
             None => (&[], "INDEX ?".to_string()),
         },
     }
@@ -699,7 +705,10 @@ impl Plan {
                 table,
                 access,
                 filter,
+                needed,
             } => {
+                // An index scan that needs no column never reads the table's rows.
+                let covering = needed.as_ref().is_some_and(|n| !n.contains(&true));
                 match access {
                     Access::Full => {
                         let _ = write!(line, "SCAN {}", table.name);
@@ -710,7 +719,7 @@ impl Plan {
                         lower,
                         upper,
                     } => {
-                        let (kc, what) = key_columns(table, *index);
+                        let (kc, what) = key_columns(table, *index, covering);
                         let mut terms: Vec<String> = (0..eq.len())
                             .map(|i| format!("{}=?", col_name(&table.columns, kc, i)))
                             .collect();
@@ -729,7 +738,7 @@ impl Plan {
                         );
                     }
                     Access::InList { index, values } => {
-                        let (kc, what) = key_columns(table, *index);
+                        let (kc, what) = key_columns(table, *index, covering);
                         let _ = write!(
                             line,
                             "SEARCH {} USING {what} ({} IN {} values)",
@@ -817,6 +826,199 @@ impl Plan {
             }
             Plan::WorkTable { id } => out.push(format!("{pad}SCAN WORK TABLE {id}")),
             Plan::RealAffinity { input, .. } => input.explain(depth, out),
+        }
+    }
+
+    /// The number of values in each output row, when the plan alone says it.
+    pub(crate) fn width(&self) -> Option<usize> {
+        match self {
+            Plan::Scan { table, .. } => Some(table.columns.len()),
+            Plan::Values { rows } => rows.first().map(Vec::len),
+            Plan::Project { exprs, .. } => Some(exprs.len()),
+            Plan::Join {
+                left, right_width, ..
+            } => left.width().map(|w| w + right_width),
+            Plan::Aggregate {
+                group,
+                aggs,
+                input_width,
+                ..
+            } => Some(input_width + group.len() + aggs.len()),
+            Plan::Window {
+                wins, input_width, ..
+            } => Some(input_width + wins.len()),
+            Plan::Filter { input, .. }
+            | Plan::Sort { input, .. }
+            | Plan::Distinct { input, .. }
+            | Plan::Limit { input, .. }
+            | Plan::RealAffinity { input, .. } => input.width(),
+            Plan::SetOp { left, .. } => left.width(),
+            Plan::Recursive { initial, .. } => initial.width(),
+            Plan::WorkTable { .. } => None,
+        }
+    }
+
+    /// Tells each table scan which of its columns the plan reads, given that the consumer
+    /// of this plan's rows reads `need` of them, so that the others are not decoded (and
+    /// an index scan that needs no column skips reading the rows). Row widths and
+    /// positions do not change; an unread column is NULL. Runs once on a bound plan.
+    pub(crate) fn prune_columns(&mut self, need: Need) {
+        match self {
+            Plan::Scan {
+                filter,
+                needed,
+                table,
+                ..
+            } => {
+                let mut need = need;
+                if let Some(f) = filter {
+                    need.add_expr(f);
+                }
+                *needed = match need {
+                    Need::All => None,
+                    Need::Cols(mut v) => {
+                        v.resize(table.columns.len(), false);
+                        (!v.iter().all(|&b| b)).then_some(v)
+                    }
+                };
+            }
+            Plan::Values { .. } | Plan::WorkTable { .. } => {}
+            Plan::Filter { input, pred } => {
+                let mut need = need;
+                need.add_expr(pred);
+                input.prune_columns(need);
+            }
+            Plan::Project { input, exprs } => {
+                // Every expression is still evaluated (an unread one can still fail), so
+                // each one's columns are needed.
+                let mut need = Need::none();
+                exprs.iter().for_each(|e| need.add_expr(e));
+                input.prune_columns(need);
+            }
+            Plan::Join {
+                left,
+                right,
+                keys,
+                on,
+                ..
+            } => {
+                let Some(lw) = left.width() else {
+                    left.prune_columns(Need::All);
+                    right.prune_columns(Need::All);
+                    return;
+                };
+                let mut need = need;
+                if let Some(on) = on {
+                    need.add_expr(on);
+                }
+                let (mut ln, mut rn) = need.split(lw);
+                for (le, re, _) in keys.iter() {
+                    ln.add_expr(le);
+                    rn.add_expr(re);
+                }
+                left.prune_columns(ln);
+                right.prune_columns(rn);
+            }
+            Plan::Aggregate {
+                input,
+                group,
+                aggs,
+                input_width,
+            } => {
+                // Output: the group's last input row, then the group values, then the
+                // aggregates.
+                let (mut n, _) = need.split(*input_width);
+                group.iter().for_each(|e| n.add_expr(e));
+                for a in aggs.iter() {
+                    a.arg.iter().chain(&a.separator).for_each(|e| n.add_expr(e));
+                }
+                input.prune_columns(n);
+            }
+            Plan::Window {
+                input,
+                wins,
+                input_width,
+            } => {
+                let (mut n, _) = need.split(*input_width);
+                for w in wins.iter() {
+                    w.args
+                        .iter()
+                        .chain(&w.partition)
+                        .for_each(|e| n.add_expr(e));
+                    w.order.iter().for_each(|o| n.add_expr(&o.expr));
+                }
+                input.prune_columns(n);
+            }
+            Plan::Sort { input, keys } => {
+                let mut need = need;
+                keys.iter().for_each(|k| need.add(k.col));
+                input.prune_columns(need);
+            }
+            Plan::Limit { input, .. } | Plan::RealAffinity { input, .. } => {
+                input.prune_columns(need)
+            }
+            // These compare or requeue whole rows.
+            Plan::Distinct { input, .. } => input.prune_columns(Need::All),
+            Plan::SetOp { left, right, .. } => {
+                left.prune_columns(Need::All);
+                right.prune_columns(Need::All);
+            }
+            Plan::Recursive { initial, step, .. } => {
+                initial.prune_columns(Need::All);
+                step.prune_columns(Need::All);
+            }
+        }
+    }
+}
+
+/// Which columns of a plan's output rows their consumer reads (see
+/// [`Plan::prune_columns`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Need {
+    All,
+    /// Position `i` is read when `v[i]` is true (positions past the end are not).
+    Cols(Vec<bool>),
+}
+
+impl Need {
+    /// No column.
+    pub(crate) fn none() -> Need {
+        Need::Cols(Vec::new())
+    }
+
+    fn add(&mut self, i: usize) {
+        if let Need::Cols(v) = self {
+            if v.len() <= i {
+                v.resize(i + 1, false);
+            }
+            v[i] = true;
+        }
+    }
+
+    /// Adds the columns `e` reads. A correlated subquery reads the row it is evaluated
+    /// on through positions of its own, so it needs all of them.
+    fn add_expr(&mut self, e: &Expr) {
+        if e.any(&|x| matches!(x, Expr::Sub { sub, .. } if sub.correlated)) {
+            *self = Need::All;
+            return;
+        }
+        let mut cols = Vec::new();
+        e.columns(&mut cols);
+        cols.into_iter().for_each(|c| self.add(c));
+    }
+
+    /// The needs of the first `at` positions and of the rest (renumbered from 0).
+    fn split(self, at: usize) -> (Need, Need) {
+        match self {
+            Need::All => (Need::All, Need::All),
+            Need::Cols(mut v) => {
+                let rest = if v.len() > at {
+                    v.split_off(at)
+                } else {
+                    Vec::new()
+                };
+                (Need::Cols(v), Need::Cols(rest))
+            }
         }
     }
 }
