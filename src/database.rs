@@ -329,6 +329,39 @@ impl Transaction {
         )?)
     }
 
+    /// Sets a savepoint: [`rollback_to`](Transaction::rollback_to) it undoes every write
+    /// made after it (KV, SQL and collection writes alike), [`release`](Transaction::release)
+    /// keeps them. Savepoints nest.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = toondb::Database::open(dir.path())?;
+    /// db.transaction(|txn| {
+    ///     txn.put(b"kept", b"1")?;
+    ///     let sp = txn.savepoint();
+    ///     txn.put(b"undone", b"2")?;
+    ///     txn.rollback_to(sp)?;
+    ///     assert_eq!(txn.get(b"undone")?, None);
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(db.get(b"kept")?, Some(b"1".to_vec()));
+    /// # Ok::<(), toondb::Error>(())
+    /// ```
+    pub fn savepoint(&mut self) -> storage::Savepoint {
+        self.inner.savepoint()
+    }
+
+    /// Undoes every write made since `savepoint` and ends it (and any savepoint set
+    /// after it).
+    pub fn rollback_to(&mut self, savepoint: storage::Savepoint) -> Result<()> {
+        Ok(self.inner.rollback_to(savepoint)?)
+    }
+
+    /// Ends `savepoint` (and any savepoint set after it), keeping the writes made since.
+    pub fn release(&mut self, savepoint: storage::Savepoint) -> Result<()> {
+        Ok(self.inner.release(savepoint)?)
+    }
+
     /// The storage transaction, for reads and writes in other keyspaces.
     pub fn storage_mut(&mut self) -> &mut storage::Transaction {
         &mut self.inner

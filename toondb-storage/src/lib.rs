@@ -14,7 +14,8 @@
 //! - **Transactions** with snapshot isolation: [`Database::begin_transaction`],
 //!   [`Database::transaction`] (commit on `Ok`), [`Database::transaction_with_retry`].
 //!   Commit is first-committer-wins with a retryable [`Error::Conflict`] for the loser,
-//!   and returns a monotonically increasing commit sequence number.
+//!   and returns a monotonically increasing commit sequence number. Nested
+//!   [savepoints](Transaction::savepoint) undo part of a transaction's writes.
 //! - **Group commit**: concurrent commits share one redb write and one fsync.
 //! - **Durability**: [`SyncMode`] `Full`, `Normal`, `Off`; [`Database::checkpoint`].
 //! - **Stats**: [`Database::stats`].
@@ -66,7 +67,7 @@ pub use layout::{FORMAT_VERSION, KV_KEYSPACE};
 pub use options::{DEFAULT_CACHE_SIZE, DatabaseBuilder, NORMAL_FLUSH_INTERVAL, SyncMode};
 pub use path::validate_path;
 pub use stats::Stats;
-pub use txn::{Scan, ScanBatches, ScanOrder, Transaction};
+pub use txn::{Savepoint, Scan, ScanBatches, ScanOrder, Transaction};
 
 /// Longest key accepted, in bytes (64 KiB).
 pub const MAX_KEY_LEN: usize = 64 * 1024;

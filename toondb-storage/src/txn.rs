@@ -11,6 +11,7 @@ use redb::ReadOnlyTable;
 use crate::commit::WriteSet;
 use crate::db::Inner;
 use crate::keyspace::Keyspace;
+use crate::writebuf::WriteBuf;
 use crate::{Error, Result, check_key, check_value};
 
 type RedbTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
@@ -352,7 +353,20 @@ pub struct Transaction {
     snapshot_seq: u64,
     snapshot: Snapshot,
     writes: WriteSet,
+    /// How many savepoints are set (each write buffer holds one mark per savepoint).
+    savepoints: usize,
     finished: bool,
+}
+
+/// A point in a transaction's writes, set by [`Transaction::savepoint`]: rolling back to
+/// it undoes the writes made since; releasing it keeps them. Either ends it and every
+/// savepoint set after it. A savepoint that is neither stays set until the transaction
+/// ends (which is harmless, but keeps the transaction tracking what to undo).
+#[derive(Debug)]
+#[must_use = "a savepoint is ended by Transaction::rollback_to or Transaction::release"]
+pub struct Savepoint {
+    txn: u64,
+    depth: usize,
 }
 
 impl Transaction {
@@ -363,6 +377,7 @@ impl Transaction {
             snapshot_seq,
             snapshot,
             writes: WriteSet::new(),
+            savepoints: 0,
             finished: false,
         }
     }
@@ -423,17 +438,91 @@ impl Transaction {
     pub fn put(&mut self, ks: &Keyspace, key: &[u8], value: &[u8]) -> Result<()> {
         check_key(key)?;
         check_value(value)?;
-        self.writes
-            .entry(ks.clone())
-            .or_default()
-            .insert(key, Some(value));
+        self.buffer(ks).insert(key, Some(value));
         Ok(())
     }
 
     /// Buffers the deletion of `key` in `ks` (deleting a missing key is not an error).
     pub fn delete(&mut self, ks: &Keyspace, key: &[u8]) -> Result<()> {
         check_key(key)?;
-        self.writes.entry(ks.clone()).or_default().insert(key, None);
+        self.buffer(ks).insert(key, None);
+        Ok(())
+    }
+
+    /// The write buffer of `ks`, made on first use with a mark per savepoint set.
+    fn buffer(&mut self, ks: &Keyspace) -> &mut WriteBuf {
+        let savepoints = self.savepoints;
+        // Looked up first: the common case, a keyspace already written, clones no name.
+        if !self.writes.contains_key(ks) {
+            let mut buf = WriteBuf::default();
+            (0..savepoints).for_each(|_| buf.mark());
+            self.writes.insert(ks.clone(), buf);
+        }
+        self.writes.get_mut(ks).expect("inserted above")
+    }
+
+    /// Sets a savepoint: [`rollback_to`](Transaction::rollback_to) it undoes every write
+    /// made after it, [`release`](Transaction::release) keeps them. Savepoints nest. The
+    /// SQL layer sets one per statement, so that a failing statement changes nothing.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = toondb_storage::Database::open(dir.path())?;
+    /// let ks = db.keyspace("rows")?;
+    /// let mut txn = db.begin_transaction()?;
+    /// txn.put(&ks, b"a", b"1")?;
+    /// let sp = txn.savepoint();
+    /// txn.put(&ks, b"a", b"2")?;
+    /// txn.put(&ks, b"b", b"3")?;
+    /// txn.rollback_to(sp)?;
+    /// assert_eq!(txn.get(&ks, b"a")?, Some(b"1".to_vec()));
+    /// assert_eq!(txn.get(&ks, b"b")?, None);
+    /// # Ok::<(), toondb_storage::Error>(())
+    /// ```
+    pub fn savepoint(&mut self) -> Savepoint {
+        self.writes.values_mut().for_each(WriteBuf::mark);
+        self.savepoints += 1;
+        Savepoint {
+            txn: self.id,
+            depth: self.savepoints,
+        }
+    }
+
+    /// Undoes every write made since `savepoint` was set and ends it (and any savepoint
+    /// set after it). Costs what those writes cost.
+    pub fn rollback_to(&mut self, savepoint: Savepoint) -> Result<()> {
+        self.check_savepoint(&savepoint)?;
+        while self.savepoints >= savepoint.depth {
+            self.writes.values_mut().for_each(WriteBuf::rollback);
+            self.savepoints -= 1;
+        }
+        // A keyspace first written after the savepoint has nothing left to write.
+        self.writes.retain(|_, w| !w.is_empty());
+        Ok(())
+    }
+
+    /// Ends `savepoint` (and any savepoint set after it), keeping the writes made since.
+    pub fn release(&mut self, savepoint: Savepoint) -> Result<()> {
+        self.check_savepoint(&savepoint)?;
+        while self.savepoints >= savepoint.depth {
+            self.writes.values_mut().for_each(WriteBuf::release);
+            self.savepoints -= 1;
+        }
+        Ok(())
+    }
+
+    fn check_savepoint(&self, sp: &Savepoint) -> Result<()> {
+        if sp.txn != self.id {
+            return Err(Error::InvalidArgument(format!(
+                "savepoint of transaction {} used in transaction {}",
+                sp.txn, self.id
+            )));
+        }
+        if sp.depth > self.savepoints {
+            return Err(Error::InvalidArgument(
+                "savepoint already ended by rolling back to or releasing an earlier one".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -470,7 +559,7 @@ impl Transaction {
             // No entry for `ks`: a transaction with nothing to write stays read-only.
             return Ok(());
         }
-        let mine = self.writes.entry(ks.clone()).or_default();
+        let mine = self.buffer(ks);
         for (k, v) in &writes {
             mine.insert(k, v.as_deref());
         }

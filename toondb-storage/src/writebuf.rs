@@ -15,6 +15,12 @@
 //!   (each key is moved O(log n) times over the buffer's life), so a transaction that
 //!   alternates writes and scans does not sort everything again on each scan. An ordered
 //!   read merges the (logarithmically many) runs as it goes.
+//! * Marks (a transaction's savepoints) let a caller undo the writes made since: while a
+//!   mark is set, an overwrite of an older entry logs the value it replaces and appends the
+//!   new value instead of reusing the old bytes, and runs made after the mark are not
+//!   merged into older ones, so a rollback restores the logged values, drops the newer
+//!   entries from the hash table, truncates the arena and the entry list, and filters only
+//!   the runs made since the mark. Each costs what the writes since the mark cost.
 
 use std::cmp::Ordering;
 use std::hash::BuildHasher;
@@ -48,6 +54,17 @@ struct Order {
     covered: usize,
 }
 
+/// The state of a buffer when a mark was set.
+#[derive(Clone, Copy)]
+struct Mark {
+    entries: usize,
+    arena: usize,
+    undo: usize,
+    /// Runs at the mark: runs past these hold ids of the mark's writes, and are not
+    /// merged into these while the mark is set.
+    runs: usize,
+}
+
 /// A transaction's writes to one keyspace: key → latest value (`None` deletes).
 #[derive(Default)]
 pub(crate) struct WriteBuf {
@@ -58,6 +75,10 @@ pub(crate) struct WriteBuf {
     index: HashTable<(u64, u32)>,
     hasher: foldhash::fast::RandomState,
     order: Mutex<Order>,
+    /// Set marks, innermost last.
+    marks: Vec<Mark>,
+    /// The values that writes since the outermost mark replaced: (entry id, old value).
+    undo: Vec<(u32, Option<Span>)>,
 }
 
 impl WriteBuf {
@@ -119,9 +140,15 @@ impl WriteBuf {
     pub(crate) fn insert(&mut self, key: &[u8], value: Option<&[u8]>) {
         let hash = self.hasher.hash_one(key);
         if let Some(id) = self.find_hashed(hash, key) {
-            let new = match (self.entries[id as usize].value, value) {
+            let old = self.entries[id as usize].value;
+            // An entry older than the innermost mark keeps its old value for a rollback.
+            let logged = self.marks.last().is_some_and(|m| (id as usize) < m.entries);
+            if logged {
+                self.undo.push((id, old));
+            }
+            let new = match (old, value) {
                 // Reuse the old value's bytes when the new value fits there.
-                (Some(old), Some(v)) if v.len() <= old.len as usize => {
+                (Some(old), Some(v)) if !logged && v.len() <= old.len as usize => {
                     self.arena[old.start..old.start + v.len()].copy_from_slice(v);
                     Some(Span {
                         start: old.start,
@@ -144,6 +171,63 @@ impl WriteBuf {
         self.index.insert_unique(hash, (hash, id), |&(h, _)| h);
     }
 
+    /// Sets a mark that [`WriteBuf::rollback`] returns to.
+    pub(crate) fn mark(&mut self) {
+        let runs = self.order.get_mut().runs.len();
+        self.marks.push(Mark {
+            entries: self.entries.len(),
+            arena: self.arena.len(),
+            undo: self.undo.len(),
+            runs,
+        });
+    }
+
+    /// Drops the innermost mark, keeping the writes made since.
+    pub(crate) fn release(&mut self) {
+        self.marks.pop();
+        if self.marks.is_empty() {
+            self.undo.clear();
+            // Runs kept apart while the mark was set may merge again.
+            let order = self.order.get_mut();
+            Self::merge_runs(&self.arena, &self.entries, order, 0);
+        }
+    }
+
+    /// Undoes the writes made since the innermost mark and drops the mark.
+    pub(crate) fn rollback(&mut self) {
+        let Some(mark) = self.marks.pop() else {
+            return;
+        };
+        for (id, old) in self.undo.drain(mark.undo..).rev() {
+            self.entries[id as usize].value = old;
+        }
+        for id in mark.entries..self.entries.len() {
+            let key = self.bytes(self.entries[id].key);
+            let hash = self.hasher.hash_one(key);
+            if let Ok(e) = self.index.find_entry(hash, |&(_, i)| i as usize == id) {
+                e.remove();
+            }
+        }
+        self.entries.truncate(mark.entries);
+        self.arena.truncate(mark.arena);
+        let order = self.order.get_mut();
+        if order.covered > mark.entries {
+            // Runs made since the mark were never merged into older ones; the first of
+            // them may also hold older entries that were not in a run yet.
+            for run in &mut order.runs[mark.runs..] {
+                if run.iter().any(|&id| id as usize >= mark.entries) {
+                    *run = run
+                        .iter()
+                        .copied()
+                        .filter(|&id| (id as usize) < mark.entries)
+                        .collect();
+                }
+            }
+            order.runs.retain(|r| !r.is_empty());
+            order.covered = mark.entries;
+        }
+    }
+
     /// Every entry, in no particular order.
     pub(crate) fn iter_unordered(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
         (0..self.entries.len() as u32).map(|id| (self.key(id), self.value(id)))
@@ -161,26 +245,37 @@ impl WriteBuf {
             run.sort_unstable_by(|a, b| a.0.cmp(b.0));
             order.runs.push(run.into_iter().map(|(_, id)| id).collect());
             order.covered = self.entries.len();
-            // Merge the newest run into the one before it while they are of similar
-            // length: the runs' lengths at least double from newest to oldest.
-            while let [.., older, newer] = order.runs.as_slice()
-                && older.len() <= 2 * newer.len()
-            {
-                let merged = self.merge(older, newer);
-                order.runs.pop();
-                order.runs.pop();
-                order.runs.push(merged);
-            }
+            let floor = self.marks.last().map_or(0, |m| m.runs);
+            Self::merge_runs(&self.arena, &self.entries, &mut order, floor);
         }
         order.runs.clone()
     }
 
-    fn merge(&self, a: &[u32], b: &[u32]) -> Arc<[u32]> {
+    /// Merges the newest run into the one before it while they are of similar length, so
+    /// that the runs' lengths at least double from newest to oldest; the first `floor`
+    /// runs are left alone.
+    fn merge_runs(arena: &[u8], entries: &[Entry], order: &mut Order, floor: usize) {
+        while order.runs.len() >= floor + 2
+            && let [.., older, newer] = order.runs.as_slice()
+            && older.len() <= 2 * newer.len()
+        {
+            let merged = Self::merge(arena, entries, older, newer);
+            order.runs.pop();
+            order.runs.pop();
+            order.runs.push(merged);
+        }
+    }
+
+    fn merge(arena: &[u8], entries: &[Entry], a: &[u32], b: &[u32]) -> Arc<[u32]> {
+        let key = |id: u32| {
+            let span = entries[id as usize].key;
+            &arena[span.start..span.start + span.len as usize]
+        };
         let mut out = Vec::with_capacity(a.len() + b.len());
         let (mut i, mut j) = (0, 0);
         while i < a.len() && j < b.len() {
             // Keys are unique across runs: each entry id is in exactly one run.
-            if self.key(a[i]) < self.key(b[j]) {
+            if key(a[i]) < key(b[j]) {
                 out.push(a[i]);
                 i += 1;
             } else {
@@ -369,6 +464,98 @@ mod tests {
         assert_eq!(buf.len(), model.len());
         let runs = buf.runs().len();
         assert!(runs <= 12, "{runs} runs for {} keys", buf.len());
+    }
+
+    /// Random writes, reads and ranges under nested marks, each rolled back or released
+    /// at random: the buffer always equals a model that keeps a copy per mark.
+    #[test]
+    fn marks_roll_back_and_release_like_copies() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let mut buf = WriteBuf::default();
+        let mut model = Model::new();
+        let mut saved: Vec<Model> = Vec::new();
+        for step in 0..30_000 {
+            let key = format!("{:03}", rng.random_range(0..600)).into_bytes();
+            match rng.random_range(0..100) {
+                0..=54 => {
+                    let len = rng.random_range(0..12);
+                    let value = rng
+                        .random_bool(0.8)
+                        .then(|| vec![b'a' + (step % 26) as u8; len]);
+                    buf.insert(&key, value.as_deref());
+                    model.insert(key, value);
+                }
+                55..=69 => {
+                    let want = model.get(&key).map(|v| v.as_deref());
+                    assert_eq!(buf.get(&key), want, "get {key:?} at step {step}");
+                }
+                70..=84 => {
+                    // An ordered read seals the new entries into a run.
+                    let lo = random_bound(&mut rng);
+                    let got = owned(buf.range(bound(&lo), Bound::Unbounded, ScanOrder::Forward));
+                    let want: Model = model
+                        .range::<Vec<u8>, _>((lo.clone(), Bound::Unbounded))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    assert_eq!(got, want, "range from {lo:?} at step {step}");
+                }
+                85..=89 if saved.len() < 4 => {
+                    buf.mark();
+                    saved.push(model.clone());
+                }
+                90..=94 if !saved.is_empty() => {
+                    buf.rollback();
+                    model = saved.pop().expect("a mark is set");
+                    assert_eq!(owned(buf.iter()), model, "rollback at step {step}");
+                }
+                95..=99 if !saved.is_empty() => {
+                    buf.release();
+                    saved.pop();
+                }
+                _ => {}
+            }
+        }
+        while saved.pop().is_some() {
+            buf.release();
+        }
+        assert_eq!(owned(buf.iter()), model);
+        assert_eq!(owned(buf.iter_unordered()), model);
+        assert_eq!(buf.len(), model.len());
+        assert!(
+            buf.arena.len() < 200_000,
+            "arena of {} bytes",
+            buf.arena.len()
+        );
+        let runs = buf.runs().len();
+        assert!(runs <= 14, "{runs} runs for {} keys", buf.len());
+    }
+
+    /// A statement per key, each under a mark that its rowid-style scan seals into a run
+    /// (the SQL layer's pattern): the runs stay few, and a failing statement's rollback
+    /// costs only its own writes.
+    #[test]
+    fn a_mark_per_write_keeps_few_runs() {
+        let mut buf = WriteBuf::default();
+        for i in 0..5000u32 {
+            buf.mark();
+            let last = buf
+                .range(Bound::Unbounded, Bound::Unbounded, ScanOrder::Reverse)
+                .next()
+                .map(|(k, _)| k.to_vec());
+            assert_eq!(last, i.checked_sub(1).map(|p| p.to_be_bytes().to_vec()));
+            buf.insert(&i.to_be_bytes(), Some(b"row"));
+            if i % 7 == 3 {
+                buf.insert(b"\xff", Some(b"doomed"));
+                buf.rollback();
+                buf.mark();
+                buf.insert(&i.to_be_bytes(), Some(b"row"));
+            }
+            buf.release();
+        }
+        assert!(buf.runs().len() <= 14, "{} runs", buf.runs().len());
+        let keys: Vec<Vec<u8>> = buf.iter().map(|(k, _)| k.to_vec()).collect();
+        let want: Vec<Vec<u8>> = (0..5000u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        assert_eq!(keys, want);
     }
 
     /// Writes appended after every ordered read keep few runs, and the order holds.
