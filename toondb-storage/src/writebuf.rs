@@ -7,8 +7,8 @@
 //!
 //! * Keys and values live in one byte arena, so a write costs no allocation of its own and
 //!   dropping the buffer frees a few large blocks instead of two per write. An overwrite
-//!   reuses the old value's bytes when the new value fits, and appends it otherwise, so the
-//!   arena holds at most the bytes the transaction wrote.
+//!   reuses the old value's bytes when the new value fits, and appends it otherwise; once
+//!   replaced values make up most of the arena, the live bytes are copied into a new one.
 //! * A hash table over the arena finds a key's entry for point reads and overwrites.
 //! * Key order is kept lazily as sorted runs of entry ids. New keys join the order at the
 //!   next ordered read, sorted as one new run; runs of similar length are then merged
@@ -79,7 +79,13 @@ pub(crate) struct WriteBuf {
     marks: Vec<Mark>,
     /// The values that writes since the outermost mark replaced: (entry id, old value).
     undo: Vec<(u32, Option<Span>)>,
+    /// Arena bytes no entry refers to any more (replaced values), roughly.
+    garbage: usize,
 }
+
+/// Replaced bytes below which the arena is never compacted (small under test, so that
+/// the model tests compact often).
+const COMPACT_MIN: usize = if cfg!(test) { 256 } else { 1 << 16 };
 
 impl WriteBuf {
     /// How many keys the buffer holds (deletes included).
@@ -141,8 +147,11 @@ impl WriteBuf {
         let hash = self.hasher.hash_one(key);
         if let Some(id) = self.find_hashed(hash, key) {
             let old = self.entries[id as usize].value;
-            // An entry older than the innermost mark keeps its old value for a rollback.
-            let logged = self.marks.last().is_some_and(|m| (id as usize) < m.entries);
+            // The first overwrite since the innermost mark of an entry older than the mark
+            // logs the value it replaces, whose bytes stay as they are for a rollback.
+            let logged = self.marks.last().is_some_and(|m| {
+                (id as usize) < m.entries && old.is_none_or(|o| o.start < m.arena)
+            });
             if logged {
                 self.undo.push((id, old));
             }
@@ -150,14 +159,24 @@ impl WriteBuf {
                 // Reuse the old value's bytes when the new value fits there.
                 (Some(old), Some(v)) if !logged && v.len() <= old.len as usize => {
                     self.arena[old.start..old.start + v.len()].copy_from_slice(v);
+                    self.garbage += old.len as usize - v.len();
                     Some(Span {
                         start: old.start,
                         len: v.len() as u32,
                     })
                 }
-                (_, v) => v.map(|v| self.push_bytes(v)),
+                (old, v) => {
+                    // A logged value becomes garbage when its mark is released.
+                    if !logged && let Some(old) = old {
+                        self.garbage += old.len as usize;
+                    }
+                    v.map(|v| self.push_bytes(v))
+                }
             };
             self.entries[id as usize].value = new;
+            if self.marks.is_empty() {
+                self.maybe_compact();
+            }
             return;
         }
         let entry = Entry {
@@ -186,11 +205,43 @@ impl WriteBuf {
     pub(crate) fn release(&mut self) {
         self.marks.pop();
         if self.marks.is_empty() {
+            let replaced: usize = self
+                .undo
+                .iter()
+                .filter_map(|(_, v)| *v)
+                .map(|v| v.len as usize)
+                .sum();
+            self.garbage += replaced;
             self.undo.clear();
             // Runs kept apart while the mark was set may merge again.
             let order = self.order.get_mut();
             Self::merge_runs(&self.arena, &self.entries, order, 0);
+            self.maybe_compact();
         }
+    }
+
+    /// Copies the live keys and values into a new arena once replaced values make up
+    /// most of it, so that a transaction overwriting the same keys again and again holds
+    /// about the bytes of its latest values (each byte is copied O(1) times amortized).
+    fn maybe_compact(&mut self) {
+        if self.garbage < COMPACT_MIN || self.garbage * 2 < self.arena.len() {
+            return;
+        }
+        let mut arena = Vec::with_capacity(self.arena.len().saturating_sub(self.garbage));
+        let mut move_span = |span: Span| {
+            let start = arena.len();
+            arena.extend_from_slice(&self.arena[span.start..span.start + span.len as usize]);
+            Span {
+                start,
+                len: span.len,
+            }
+        };
+        for e in &mut self.entries {
+            e.key = move_span(e.key);
+            e.value = e.value.map(&mut move_span);
+        }
+        self.arena = arena;
+        self.garbage = 0;
     }
 
     /// Undoes the writes made since the innermost mark and drops the mark.
@@ -210,6 +261,8 @@ impl WriteBuf {
         }
         self.entries.truncate(mark.entries);
         self.arena.truncate(mark.arena);
+        // What was counted as replaced since the mark may have gone with the truncation.
+        self.garbage = self.garbage.min(self.arena.len());
         let order = self.order.get_mut();
         if order.covered > mark.entries {
             // Runs made since the mark were never merged into older ones; the first of
@@ -556,6 +609,40 @@ mod tests {
         let keys: Vec<Vec<u8>> = buf.iter().map(|(k, _)| k.to_vec()).collect();
         let want: Vec<Vec<u8>> = (0..5000u32).map(|i| i.to_be_bytes().to_vec()).collect();
         assert_eq!(keys, want);
+    }
+
+    /// Statements that overwrite the same keys, some rolled back: the arena holds about
+    /// the latest values, not every value ever written.
+    #[test]
+    fn overwrites_under_marks_keep_the_arena_small() {
+        let mut buf = WriteBuf::default();
+        for round in 0..20_000u32 {
+            buf.mark();
+            for k in 0..10u8 {
+                buf.insert(&[k], Some(&[round as u8; 100]));
+                buf.insert(&[k], Some(&[round as u8; 100]));
+            }
+            if round % 5 == 0 {
+                buf.rollback();
+            } else {
+                buf.release();
+            }
+            // And without a mark.
+            buf.insert(b"plain", Some(&vec![1; 10 + round as usize % 90]));
+        }
+        // About 1.1 KiB live.
+        assert!(
+            buf.arena.len() < 16 << 10,
+            "arena of {} bytes",
+            buf.arena.len()
+        );
+        for k in 0..10u8 {
+            assert_eq!(buf.get(&[k]), Some(Some(&[(19_999u32 as u8); 100][..])));
+        }
+        assert_eq!(
+            buf.get(b"plain"),
+            Some(Some(&vec![1; 10 + 19_999 % 90][..]))
+        );
     }
 
     /// Writes appended after every ordered read keep few runs, and the order holds.
