@@ -11,7 +11,7 @@ use crate::bind::{Binder, Stmt};
 use crate::catalog::{Catalog, Index, norm};
 use crate::error::{Error, Result};
 use crate::exec::{Ctx, Writer, index_prefix, run, table_prefix};
-use crate::kv::{StmtKv, apply_writes};
+use crate::kv::StmtKv;
 use crate::parse::{Parsed, parse};
 use crate::result::SqlResult;
 use crate::value::Value;
@@ -413,14 +413,24 @@ impl SqlEngine {
         params: &[Value],
         known: &mut TxnCatalog,
     ) -> Result<SqlResult> {
+        // The statement runs under a savepoint: if it fails, it changes nothing.
+        let savepoint = txn.savepoint();
         let mut kv = StmtKv::new(txn, &self.inner.ks);
-        let result = exec_on(&mut kv, catalog, stmt, params)?;
-        let writes = kv.into_writes();
-        if writes.contains_key(META_VERSION) {
-            known.current = None;
+        let result = exec_on(&mut kv, catalog, stmt, params);
+        let catalog_written = kv.catalog_written;
+        match result {
+            Ok(result) => {
+                txn.release(savepoint)?;
+                if catalog_written {
+                    known.current = None;
+                }
+                Ok(result)
+            }
+            Err(e) => {
+                txn.rollback_to(savepoint)?;
+                Err(e)
+            }
         }
-        apply_writes(txn, &self.inner.ks, writes)?;
-        Ok(result)
     }
 }
 
@@ -437,9 +447,11 @@ fn name_taken(catalog: &Catalog, name: &str, if_not_exists: bool) -> Result<bool
     }
 }
 
-fn save_catalog(kv: &mut StmtKv<'_>, cat: &Catalog) {
-    kv.put(META_CATALOG.to_vec(), cat.encode());
-    kv.put(META_VERSION.to_vec(), new_version_token());
+fn save_catalog(kv: &mut StmtKv<'_>, cat: &Catalog) -> Result<()> {
+    kv.put(META_CATALOG, &cat.encode())?;
+    kv.put(META_VERSION, &new_version_token())?;
+    kv.catalog_written = true;
+    Ok(())
 }
 
 fn collect(plan: &crate::plan::Plan, kv: &StmtKv<'_>, params: &[Value]) -> Result<Vec<Vec<Value>>> {
@@ -542,7 +554,7 @@ fn exec_on(
             }
             let mut w = Writer::new(kv);
             for (k, old, _) in &targets {
-                w.delete(table, k, old);
+                w.delete(table, k, old)?;
             }
             let mut n = 0;
             for (k, old, new) in targets {
@@ -576,7 +588,7 @@ fn exec_on(
             let mut w = Writer::new(kv);
             let n = targets.len() as u64;
             for (k, row) in targets {
-                w.delete(table, &k, &row);
+                w.delete(table, &k, &row)?;
             }
             Ok(SqlResult::affected(n))
         }
@@ -604,7 +616,7 @@ fn exec_on(
                 });
             }
             cat.tables.insert(norm(&t.name), Arc::new(t));
-            save_catalog(kv, &cat);
+            save_catalog(kv, &cat)?;
             Ok(SqlResult::default())
         }
         Stmt::DropTable { name, if_exists } => {
@@ -630,7 +642,7 @@ fn exec_on(
             }
             let mut cat = catalog.clone();
             cat.tables.remove(&norm(&t.name));
-            save_catalog(kv, &cat);
+            save_catalog(kv, &cat)?;
             Ok(SqlResult::default())
         }
         Stmt::CreateView {
@@ -642,7 +654,7 @@ fn exec_on(
             }
             let mut cat = catalog.clone();
             cat.views.insert(norm(&view.name), Arc::new(view.clone()));
-            save_catalog(kv, &cat);
+            save_catalog(kv, &cat)?;
             Ok(SqlResult::default())
         }
         Stmt::DropView { name, if_exists } => {
@@ -660,7 +672,7 @@ fn exec_on(
             };
             let mut cat = catalog.clone();
             cat.views.remove(&norm(&v.name));
-            save_catalog(kv, &cat);
+            save_catalog(kv, &cat)?;
             Ok(SqlResult::default())
         }
         Stmt::CreateIndex {
@@ -696,7 +708,7 @@ fn exec_on(
             let mut t2 = (*t).clone();
             t2.indexes.push(ix);
             cat.tables.insert(norm(&t2.name), Arc::new(t2));
-            save_catalog(kv, &cat);
+            save_catalog(kv, &cat)?;
             Ok(SqlResult::default())
         }
         Stmt::DropIndex { name, if_exists } => {
@@ -720,7 +732,7 @@ fn exec_on(
             t2.indexes.remove(pos);
             let mut cat = catalog.clone();
             cat.tables.insert(norm(&t2.name), Arc::new(t2));
-            save_catalog(kv, &cat);
+            save_catalog(kv, &cat)?;
             Ok(SqlResult::default())
         }
         Stmt::AddColumn { table, column } => {
@@ -740,7 +752,7 @@ fn exec_on(
             t2.columns.push(column.clone());
             let mut cat = catalog.clone();
             cat.tables.insert(norm(&t2.name), Arc::new(t2));
-            save_catalog(kv, &cat);
+            save_catalog(kv, &cat)?;
             Ok(SqlResult::default())
         }
         Stmt::Begin | Stmt::Commit | Stmt::Rollback => Err(Error::Transaction {

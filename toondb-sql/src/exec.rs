@@ -1257,24 +1257,24 @@ impl<'k, 't> Writer<'k, 't> {
         for vk in victims {
             if let Some(bytes) = self.kv.get(&vk)? {
                 let old = pad_row(decode_row(&bytes)?, table);
-                self.delete(table, &vk, &old);
+                self.delete(table, &vk, &old)?;
             }
         }
-        self.kv.put(key, encode_row(row));
+        self.kv.put(&key, &encode_row(row))?;
         for ix in &table.indexes {
-            self.kv.put(index_key(ix, row, &suffix), suffix.clone());
+            self.kv.put(&index_key(ix, row, &suffix), &suffix)?;
         }
         Ok(true)
     }
 
     /// Deletes a row and its index entries.
-    pub(crate) fn delete(&mut self, table: &Table, key: &[u8], row: &[Value]) {
+    pub(crate) fn delete(&mut self, table: &Table, key: &[u8], row: &[Value]) -> Result<()> {
         let plen = table_prefix(table.id).len();
-        let suffix = key.get(plen..).unwrap_or(&[]).to_vec();
+        let suffix = key.get(plen..).unwrap_or(&[]);
         for ix in &table.indexes {
-            self.kv.delete(index_key(ix, row, &suffix));
+            self.kv.delete(&index_key(ix, row, suffix))?;
         }
-        self.kv.delete(key.to_vec());
+        self.kv.delete(key)
     }
 
     /// The rowid stored in a row key of a rowid table.
@@ -1314,7 +1314,7 @@ impl<'k, 't> Writer<'k, 't> {
                     primary_key: false,
                 });
             }
-            self.kv.put(k, s);
+            self.kv.put(&k, &s)?;
         }
         Ok(())
     }
@@ -1332,7 +1332,7 @@ impl<'k, 't> Writer<'k, 't> {
             .map(|r| r.map(|(k, _)| k))
             .collect::<Result<_>>()?;
         for k in keys {
-            self.kv.delete(k);
+            self.kv.delete(&k)?;
         }
         Ok(())
     }

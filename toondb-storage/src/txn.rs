@@ -526,10 +526,10 @@ impl Transaction {
         Ok(())
     }
 
-    /// Buffers many writes to `ks` at once (`Some(value)` puts, `None` deletes): the bulk
-    /// path for layers that collect writes before applying them, such as a SQL statement
-    /// that must change nothing unless it succeeds. Every key and value is checked first,
-    /// so on an error nothing of `writes` is buffered.
+    /// Buffers many writes to `ks` at once (`Some(value)` puts, `None` deletes), for a
+    /// caller that collected them first. Every key and value is checked first, so on an
+    /// error nothing of `writes` is buffered. (To undo writes already buffered, use a
+    /// [`savepoint`](Transaction::savepoint).)
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;
