@@ -246,6 +246,24 @@ fn partition_values(
                     }
                     out.push(finish(&st)?);
                 }
+            } else if w.frame.end == FrameBound::UnboundedFollowing
+                && func != AggFunc::GroupConcat
+            {
+                // The frame runs to the partition's end and its start never moves back,
+                // so walked from the last row up it only grows: one running state, fed
+                // backwards (group_concat alone depends on the order it is fed in).
+                let mut st: AggState = new_state(&call);
+                let mut from = m;
+                let mut values = vec![Value::Null; m];
+                for j in (0..m).rev() {
+                    let (lo, _) = w.frame.bounds(j, m, peers[j]);
+                    while from > lo {
+                        from -= 1;
+                        update(&mut st, &call, args[from], ctx)?;
+                    }
+                    values[j] = finish(&st)?;
+                }
+                out.extend(values);
             } else {
                 for (j, &pg) in peers.iter().enumerate() {
                     let (lo, hi) = w.frame.bounds(j, m, pg);
