@@ -6,9 +6,10 @@ use sqlparser::ast;
 
 use crate::catalog::{Catalog, Column, Table, View, norm};
 use crate::error::{Error, Location, Result};
+use crate::parse::{IndexHint, Parsed, Shift};
 use crate::plan::{
-    Access, AggCall, AggFunc, BinOp, Expr, Frame, FrameBound, Func, JoinKind, Need, Plan, SetOp,
-    SortKey, SubKind, SubQuery, UnOp, WinCall, WinFunc, WinOrder,
+    Access, AggCall, AggFunc, BinOp, Expr, Frame, FrameBound, Func, IndexChoice, JoinKind, Need,
+    Plan, SetOp, SortKey, SubKind, SubQuery, UnOp, WinCall, WinFunc, WinOrder,
 };
 use crate::value::{Affinity, Value, apply_affinity};
 
@@ -99,6 +100,8 @@ struct Level {
 /// Binds statements against one catalog snapshot.
 pub(crate) struct Binder<'a> {
     catalog: &'a Catalog,
+    /// The parsed text, for the index hints its rewrite took out (`INDEXED BY`).
+    parsed: Option<&'a Parsed>,
     levels: Vec<Level>,
     /// Level index of every outer reference made so far (for correlation detection).
     ref_levels: Vec<usize>,
@@ -170,6 +173,20 @@ fn loc(span: &sqlparser::tokenizer::Span) -> Option<Location> {
 
 fn ident_loc(i: &ast::Ident) -> Option<Location> {
     loc(&i.span)
+}
+
+/// The operators SQLite ranks together: `&`, `|`, `<<`, `>>` (and `^`, which stands for a
+/// shift the parse rewrote).
+fn is_bitwise(op: &ast::BinaryOperator) -> bool {
+    use ast::BinaryOperator as B;
+    matches!(
+        op,
+        B::BitwiseAnd
+            | B::BitwiseOr
+            | B::BitwiseXor
+            | B::PGBitwiseShiftLeft
+            | B::PGBitwiseShiftRight
+    )
 }
 
 fn object_name(n: &ast::ObjectName) -> Result<String> {
@@ -339,9 +356,68 @@ fn compound_affinity(arms: &[ColType]) -> Affinity {
 }
 
 impl<'a> Binder<'a> {
+    /// Binds a chain of `&`, `|`, `<<` and `>>`. SQLite gives the four one precedence,
+    /// applied left to right, where sqlparser ranks them apart (`&` over `<<` over `|`):
+    /// the chain (which parentheses end) is flattened in text order and folded from the
+    /// left, so `4 | 1 & 2` is `(4 | 1) & 2`, as in SQLite.
+    fn bind_bitwise(&mut self, e: &ast::Expr, agg_ok: bool) -> Result<Expr> {
+        fn flatten<'e>(
+            e: &'e ast::Expr,
+            operands: &mut Vec<&'e ast::Expr>,
+            ops: &mut Vec<(&'e ast::Expr, &'e ast::BinaryOperator, &'e ast::Expr)>,
+        ) {
+            match e {
+                ast::Expr::BinaryOp { left, op, right } if is_bitwise(op) => {
+                    flatten(left, operands, ops);
+                    ops.push((left, op, right));
+                    flatten(right, operands, ops);
+                }
+                other => operands.push(other),
+            }
+        }
+        let (mut operands, mut ops) = (Vec::new(), Vec::new());
+        flatten(e, &mut operands, &mut ops);
+        let mut acc = self.bind_expr(operands[0], agg_ok)?;
+        for ((left, op, right), operand) in ops.into_iter().zip(&operands[1..]) {
+            let op = match op {
+                ast::BinaryOperator::BitwiseAnd => BinOp::BitAnd,
+                ast::BinaryOperator::BitwiseOr => BinOp::BitOr,
+                ast::BinaryOperator::PGBitwiseShiftLeft => BinOp::ShiftLeft,
+                ast::BinaryOperator::PGBitwiseShiftRight => BinOp::ShiftRight,
+                // A `<<` or `>>` the parse rewrote (SQLite itself has no `^`).
+                other => {
+                    use sqlparser::ast::Spanned;
+                    let shift = self
+                        .parsed
+                        .and_then(|p| p.shift_between(left.span().end, right.span().start));
+                    match shift {
+                        Some(Shift::Left) => BinOp::ShiftLeft,
+                        Some(Shift::Right) => BinOp::ShiftRight,
+                        None => return Err(Error::unsupported(format!("operator {other}"))),
+                    }
+                }
+            };
+            let r = self.bind_expr(operand, agg_ok)?;
+            acc = Expr::Binary {
+                op,
+                left: Box::new(acc),
+                right: Box::new(r),
+                conv: (Affinity::Blob, Affinity::Blob),
+            };
+        }
+        Ok(acc)
+    }
+
+    /// Binds with the index hints the parse of the statement's text took out.
+    pub(crate) fn with_hints(mut self, parsed: &'a Parsed) -> Self {
+        self.parsed = Some(parsed);
+        self
+    }
+
     pub(crate) fn new(catalog: &'a Catalog) -> Self {
         Binder {
             catalog,
+            parsed: None,
             levels: Vec::new(),
             ref_levels: Vec::new(),
             next_sub: 0,
@@ -852,7 +928,12 @@ impl<'a> Binder<'a> {
         })
     }
 
-    fn single_table_scope(&mut self, twj: &ast::TableWithJoins) -> Result<(Arc<Table>, String)> {
+    /// The table an UPDATE or DELETE writes, its name in scope and the indexes its scan
+    /// may use.
+    fn single_table_scope(
+        &mut self,
+        twj: &ast::TableWithJoins,
+    ) -> Result<(Arc<Table>, String, IndexChoice)> {
         if !twj.joins.is_empty() {
             return Err(Error::unsupported("UPDATE/DELETE with joins"));
         }
@@ -863,10 +944,47 @@ impl<'a> Binder<'a> {
                     .as_ref()
                     .map(|a| a.name.value.clone())
                     .unwrap_or_else(|| t.name.clone());
-                Ok((t, a))
+                let indexes = self.index_choice(Some(&t), name, alias)?;
+                Ok((t, a, indexes))
             }
             _ => Err(Error::unsupported("UPDATE/DELETE of a derived table")),
         }
+    }
+
+    /// The index hint written after a table reference (`INDEXED BY`, `NOT INDEXED`) as
+    /// the indexes its scan may use; `table` is `None` for a view or CTE, which has no
+    /// index to name.
+    fn index_choice(
+        &self,
+        table: Option<&Table>,
+        name: &ast::ObjectName,
+        alias: &Option<ast::TableAlias>,
+    ) -> Result<IndexChoice> {
+        let last = match alias {
+            Some(a) => Some(&a.name),
+            None => match name.0.last() {
+                Some(ast::ObjectNamePart::Identifier(i)) => Some(i),
+                _ => None,
+            },
+        };
+        let Some(hint) = last.and_then(|l| self.parsed?.hint_after(l)) else {
+            return Ok(IndexChoice::Any);
+        };
+        Ok(match hint {
+            // As in SQLite, a view or CTE takes NOT INDEXED (and ignores it).
+            IndexHint::NotIndexed if table.is_none() => IndexChoice::Any,
+            IndexHint::NotIndexed => IndexChoice::NoIndex,
+            IndexHint::IndexedBy(ix) => {
+                let i = table
+                    .and_then(|t| {
+                        t.indexes
+                            .iter()
+                            .position(|x| x.name.eq_ignore_ascii_case(ix))
+                    })
+                    .ok_or_else(|| Error::UnknownIndex { index: ix.clone() })?;
+                IndexChoice::Only(i)
+            }
+        })
     }
 
     fn push_table_level(&mut self, t: &Table, alias: &str) {
@@ -889,6 +1007,7 @@ impl<'a> Binder<'a> {
     fn scan_with_where(
         &mut self,
         table: &Arc<Table>,
+        indexes: IndexChoice,
         selection: &Option<ast::Expr>,
     ) -> Result<Plan> {
         let mut conds = Vec::new();
@@ -898,7 +1017,7 @@ impl<'a> Binder<'a> {
         }
         let (plain, subs): (Vec<Expr>, Vec<Expr>) =
             conds.into_iter().partition(|c| !c.has_subquery());
-        let mut plan = scan_plan(table.clone(), plain);
+        let mut plan = scan_plan(table.clone(), indexes, plain);
         if let Some(f) = and_all(subs) {
             plan = Plan::Filter {
                 input: Box::new(plan),
@@ -912,7 +1031,7 @@ impl<'a> Binder<'a> {
         if up.from.is_some() || up.returning.is_some() || up.limit.is_some() {
             return Err(Error::unsupported("UPDATE ... FROM / RETURNING / LIMIT"));
         }
-        let (table, alias) = self.single_table_scope(&up.table)?;
+        let (table, alias, indexes) = self.single_table_scope(&up.table)?;
         let conflict = Self::conflict(&up.or)?;
         self.push_table_level(&table, &alias);
         let r = (|| {
@@ -934,7 +1053,7 @@ impl<'a> Binder<'a> {
                 sets.retain(|(c, _)| *c != p);
                 sets.push((p, e));
             }
-            let scan = self.scan_with_where(&table, &up.selection)?;
+            let scan = self.scan_with_where(&table, indexes, &up.selection)?;
             Ok((sets, scan))
         })();
         self.levels.pop();
@@ -958,9 +1077,9 @@ impl<'a> Binder<'a> {
             [t] => t,
             _ => return Err(Error::unsupported("DELETE from several tables")),
         };
-        let (table, alias) = self.single_table_scope(twj)?;
+        let (table, alias, indexes) = self.single_table_scope(twj)?;
         self.push_table_level(&table, &alias);
-        let r = self.scan_with_where(&table, &del.selection);
+        let r = self.scan_with_where(&table, indexes, &del.selection);
         self.levels.pop();
         Ok(Stmt::Delete { table, scan: r? })
     }
@@ -1366,6 +1485,7 @@ impl<'a> Binder<'a> {
                     return Err(Error::unsupported("table-valued functions"));
                 }
                 if let Some(i) = self.find_cte(name) {
+                    self.index_choice(None, name, alias)?;
                     let out = self.bind_cte_reference(i)?;
                     let a = alias
                         .as_ref()
@@ -1377,6 +1497,7 @@ impl<'a> Binder<'a> {
                 if self.catalog.table(&n).is_none()
                     && let Some(v) = self.catalog.view(&n).cloned()
                 {
+                    self.index_choice(None, name, alias)?;
                     let out = self.bind_view(&v)?;
                     let a = alias
                         .as_ref()
@@ -1385,6 +1506,7 @@ impl<'a> Binder<'a> {
                     return Ok(derived(out, &a));
                 }
                 let t = self.table(name)?;
+                let indexes = self.index_choice(Some(&t), name, alias)?;
                 let a = alias
                     .as_ref()
                     .map(|a| a.name.value.clone())
@@ -1399,15 +1521,7 @@ impl<'a> Binder<'a> {
                         decl: Some(c.type_name.clone()),
                     })
                     .collect();
-                Ok((
-                    Plan::Scan {
-                        table: t,
-                        access: Access::Full,
-                        filter: None,
-                        needed: None,
-                    },
-                    cols,
-                ))
+                Ok((scan_plan(t, indexes, Vec::new()), cols))
             }
             ast::TableFactor::Derived {
                 lateral,
@@ -2091,6 +2205,7 @@ impl<'a> Binder<'a> {
                 };
                 Expr::Unary(op, Box::new(x))
             }
+            A::BinaryOp { op, .. } if is_bitwise(op) => self.bind_bitwise(e, agg_ok)?,
             A::BinaryOp { left, op, right } => {
                 let l = self.bind_expr(left, agg_ok)?;
                 let r = self.bind_expr(right, agg_ok)?;
@@ -2109,10 +2224,6 @@ impl<'a> Binder<'a> {
                     ast::BinaryOperator::LtEq => BinOp::LtEq,
                     ast::BinaryOperator::Gt => BinOp::Gt,
                     ast::BinaryOperator::GtEq => BinOp::GtEq,
-                    ast::BinaryOperator::BitwiseAnd => BinOp::BitAnd,
-                    ast::BinaryOperator::BitwiseOr => BinOp::BitOr,
-                    ast::BinaryOperator::PGBitwiseShiftLeft => BinOp::ShiftLeft,
-                    ast::BinaryOperator::PGBitwiseShiftRight => BinOp::ShiftRight,
                     other => return Err(Error::unsupported(format!("operator {other}"))),
                 };
                 let conv = if bop.is_comparison() {
@@ -3329,7 +3440,7 @@ fn filter(plan: Plan, conds: Vec<Expr>) -> Plan {
 
 fn push_filters(plan: Plan, conds: Vec<Expr>) -> Plan {
     match plan {
-        Plan::Scan { table, .. } => scan_plan(table, conds),
+        Plan::Scan { table, indexes, .. } => scan_plan(table, indexes, conds),
         other => filter(other, conds),
     }
 }
@@ -3386,8 +3497,8 @@ fn split_equi(
 
 /// Chooses the access path for a table scan given its (table-local) conjuncts. The
 /// conjuncts the key range enforces exactly are left out of the scan's filter.
-pub(crate) fn scan_plan(table: Arc<Table>, conds: Vec<Expr>) -> Plan {
-    let (access, enforced) = choose_access(&table, &conds);
+pub(crate) fn scan_plan(table: Arc<Table>, indexes: IndexChoice, conds: Vec<Expr>) -> Plan {
+    let (access, enforced) = choose_access(&table, indexes, &conds);
     let conds = conds
         .into_iter()
         .enumerate()
@@ -3399,6 +3510,7 @@ pub(crate) fn scan_plan(table: Arc<Table>, conds: Vec<Expr>) -> Plan {
         access,
         filter: and_all(conds),
         needed: None,
+        indexes,
     }
 }
 
@@ -3534,7 +3646,10 @@ fn conv_expr(v: Expr, aff: Affinity) -> Expr {
 /// column's side: key order is SQLite's comparison order (NULL < numbers < text < blob,
 /// BINARY collation), a NULL constant makes the range empty, and a range with no lower
 /// bound starts above the NULLs (see `exec::access_ranges`). `IN` lists are not counted.
-fn choose_access(table: &Table, conds: &[Expr]) -> (Access, Vec<usize>) {
+///
+/// `indexes` limits the candidates (INDEXED BY, NOT INDEXED); INDEXED BY an index no
+/// conjunct can use reads the whole index.
+fn choose_access(table: &Table, indexes: IndexChoice, conds: &[Expr]) -> (Access, Vec<usize>) {
     let Facts {
         ranges: facts,
         ins,
@@ -3542,11 +3657,18 @@ fn choose_access(table: &Table, conds: &[Expr]) -> (Access, Vec<usize>) {
     } = facts(conds);
     let mut best: Option<(usize, Access, Vec<usize>)> = None;
     let mut candidates: Vec<(Option<usize>, &[usize])> = Vec::new();
-    if !table.pk.is_empty() {
+    if !table.pk.is_empty() && !matches!(indexes, IndexChoice::Only(_)) {
         candidates.push((None, &table.pk));
     }
     for (i, ix) in table.indexes.iter().enumerate() {
-        candidates.push((Some(i), &ix.columns));
+        let allowed = match indexes {
+            IndexChoice::Any => true,
+            IndexChoice::NoIndex => false,
+            IndexChoice::Only(only) => i == only,
+        };
+        if allowed {
+            candidates.push((Some(i), &ix.columns));
+        }
     }
     for (index, cols) in candidates {
         let mut eq = Vec::new();
@@ -3614,7 +3736,16 @@ fn choose_access(table: &Table, conds: &[Expr]) -> (Access, Vec<usize>) {
     // A table keyed by an INTEGER PRIMARY KEY or rowid has no pk columns list entry for
     // hidden rowids; nothing more to try.
     let Some((_, access, used)) = best else {
-        return (Access::Full, Vec::new());
+        let access = match indexes {
+            IndexChoice::Only(i) => Access::Range {
+                index: Some(i),
+                eq: Vec::new(),
+                lower: None,
+                upper: None,
+            },
+            _ => Access::Full,
+        };
+        return (access, Vec::new());
     };
     // A conjunct is enforced when it says no more than its facts and the range took them
     // all (both halves of a BETWEEN).

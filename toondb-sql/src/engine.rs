@@ -379,7 +379,7 @@ impl SqlEngine {
                 }
                 None => {
                     self.inner.counters.plans.fetch_add(1, Ordering::Relaxed);
-                    let mut b = Binder::new(&catalog);
+                    let mut b = Binder::new(&catalog).with_hints(&p.parsed);
                     let s = Arc::new(b.bind_statement(st)?);
                     let n = b.param_count;
                     if single {

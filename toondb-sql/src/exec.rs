@@ -408,6 +408,7 @@ pub(crate) fn run(plan: &Plan, ctx: &mut Ctx<'_>, sink: &mut Sink<'_>) -> Result
             access,
             filter,
             needed,
+            ..
         } => scan(table, access, filter, needed.as_deref(), ctx, sink),
         Plan::Values { rows } => {
             for r in rows {

@@ -1,13 +1,20 @@
-//! Parsing SQL text: sqlparser with the SQLite dialect, plus SQLite's `expr [NOT] IN table`
-//! shorthand, which sqlparser does not accept.
+//! Parsing SQL text: sqlparser with the SQLite dialect, plus three pieces of SQLite syntax
+//! sqlparser does not accept there: the `expr [NOT] IN table` shorthand, the `INDEXED BY
+//! index` / `NOT INDEXED` clauses after a table in FROM, UPDATE and DELETE, and the shift
+//! operators `<<` and `>>`.
 //!
-//! SQLite lets the right side of `IN` be a bare table (or view) name, meaning
-//! `expr IN (SELECT * FROM name)`. Only when the text fails to parse is it tokenized (by
-//! sqlparser's own tokenizer, so string literals, quoted names and comments are recognized
-//! as such) and each `IN name` / `IN schema.name` that is not followed by `(` rewritten to
-//! `IN (SELECT * FROM name)`; the rewritten text is parsed instead. The rewrite only inserts
-//! text, and every insertion is remembered, so that line/column positions in errors can be
-//! mapped back to the text the user wrote ([`Parsed::map_error`]).
+//! Only when the text fails to parse is it tokenized (by sqlparser's own tokenizer, so
+//! string literals, quoted names and comments are recognized as such) and rewritten:
+//! each `IN name` / `IN schema.name` that is not followed by `(` becomes
+//! `IN (SELECT * FROM name)`; each `INDEXED BY name` / `NOT INDEXED` that follows a name is
+//! blanked out (replaced by as many spaces) and remembered as a [`TableHint`] on the table
+//! whose name or alias precedes it; each `<<` / `>>` becomes `^ ` (which the dialect parses
+//! as a binary operator of the same precedence, and which SQLite does not have) and is
+//! remembered by position, so that the binder can tell which shift an `^` stands for
+//! ([`Parsed::shift_between`]). The rewritten text is parsed instead. The rewrite only
+//! inserts text or replaces it with as many characters, and every insertion is
+//! remembered, so that line/column positions in errors can be mapped back to the text the
+//! user wrote ([`Parsed::map_error`]).
 
 use sqlparser::ast;
 use sqlparser::dialect::SQLiteDialect;
@@ -31,12 +38,39 @@ pub(crate) struct Insertion {
     len: u64,
 }
 
-/// Parsed statements, and the insertions the IN-table rewrite made (none on the common
-/// path).
+/// An index hint written after a table: `INDEXED BY index` or `NOT INDEXED`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IndexHint {
+    /// Read the table through this index.
+    IndexedBy(String),
+    /// Use no index (the table's own key still serves lookups).
+    NotIndexed,
+}
+
+/// An index hint and where the table reference it follows ends: the position (in the
+/// original text) of that reference's last token, its alias or the last part of its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TableHint {
+    line: u64,
+    column: u64,
+    hint: IndexHint,
+}
+
+/// A shift operator the rewrite turned into `^`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shift {
+    Left,
+    Right,
+}
+
+/// Parsed statements, the insertions the rewrite made, the index hints it took out and the
+/// shift operators it replaced, by original position (none of these on the common path).
 #[derive(Debug)]
 pub(crate) struct Parsed {
     pub(crate) ast: Vec<ast::Statement>,
     insertions: Vec<Insertion>,
+    hints: Vec<TableHint>,
+    shifts: Vec<(Location, Shift)>,
 }
 
 impl Parsed {
@@ -44,6 +78,48 @@ impl Parsed {
     /// text) back to positions in the original text.
     pub(crate) fn map_error(&self, e: Error) -> Error {
         map_error(e, &self.insertions)
+    }
+
+    /// The index hint written after the table reference whose last token (alias or last
+    /// name part) is `last`.
+    pub(crate) fn hint_after(&self, last: &ast::Ident) -> Option<&IndexHint> {
+        if self.hints.is_empty() {
+            return None;
+        }
+        let at = self.original(last.span.start);
+        self.hints
+            .iter()
+            .find(|h| (h.line, h.column) == (at.line, at.column))
+            .map(|h| &h.hint)
+    }
+
+    /// The shift operator written between the end of a binary operation's left operand
+    /// and the start of its right one (positions in the parsed text), if the rewrite
+    /// replaced one there.
+    pub(crate) fn shift_between(
+        &self,
+        left_end: sqlparser::tokenizer::Location,
+        right_start: sqlparser::tokenizer::Location,
+    ) -> Option<Shift> {
+        if self.shifts.is_empty() || left_end.line == 0 || right_start.line == 0 {
+            return None;
+        }
+        let (lo, hi) = (self.original(left_end), self.original(right_start));
+        let key = |l: &Location| (l.line, l.column);
+        self.shifts
+            .iter()
+            .find(|(at, _)| key(at) >= key(&lo) && key(at) < key(&hi))
+            .map(|&(_, s)| s)
+    }
+
+    fn original(&self, l: sqlparser::tokenizer::Location) -> Location {
+        original_location(
+            Location {
+                line: l.line,
+                column: l.column,
+            },
+            &self.insertions,
+        )
     }
 }
 
@@ -55,17 +131,30 @@ pub(crate) fn parse(sql: &str) -> Result<Parsed> {
             return Ok(Parsed {
                 ast,
                 insertions: Vec::new(),
+                hints: Vec::new(),
+                shifts: Vec::new(),
             });
         }
         Err(e) => e,
     };
-    let Some((text, insertions)) = rewrite_in_table(sql) else {
+    let Some(Rewritten {
+        text,
+        insertions,
+        hints,
+        shifts,
+    }) = rewrite(sql)
+    else {
         return Err(syntax_error(first));
     };
     match Parser::parse_sql(&SQLiteDialect {}, &text) {
-        Ok(ast) => Ok(Parsed { ast, insertions }),
-        // The rewritten text fixed the IN-table spots; what still fails is reported at
-        // its position in the original text.
+        Ok(ast) => Ok(Parsed {
+            ast,
+            insertions,
+            hints,
+            shifts,
+        }),
+        // The rewritten text fixed the spots above; what still fails is reported at its
+        // position in the original text.
         Err(e) => Err(map_error(syntax_error(e), &insertions)),
     }
 }
@@ -195,10 +284,45 @@ fn is_name(t: &TokenWithSpan) -> bool {
     }
 }
 
+/// The rewritten text, what was inserted into it, the hints taken out of it and the shift
+/// operators replaced in it.
+struct Rewritten {
+    text: String,
+    insertions: Vec<Insertion>,
+    hints: Vec<TableHint>,
+    shifts: Vec<(Location, Shift)>,
+}
+
+/// Whether `t` is the unquoted word `word`.
+fn is_word(t: Option<&&TokenWithSpan>, word: &str) -> bool {
+    matches!(t.map(|t| &t.token), Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word))
+}
+
+/// Finds the index hint starting at `sig[k]` (`NOT INDEXED`, or `INDEXED BY name`) after a
+/// name: the hint and the index of its last token.
+fn index_hint(sig: &[&TokenWithSpan], k: usize) -> Option<(IndexHint, usize)> {
+    let after_name = k > 0
+        && matches!(&sig[k - 1].token, Token::Word(w) if w.quote_style.is_some() || w.keyword == Keyword::NoKeyword);
+    if !after_name {
+        return None;
+    }
+    if is_word(sig.get(k), "NOT") && is_word(sig.get(k + 1), "INDEXED") {
+        return Some((IndexHint::NotIndexed, k + 1));
+    }
+    if is_word(sig.get(k), "INDEXED")
+        && is_word(sig.get(k + 1), "BY")
+        && let Some(Token::Word(w)) = sig.get(k + 2).map(|t| &t.token)
+    {
+        return Some((IndexHint::IndexedBy(w.value.clone()), k + 2));
+    }
+    None
+}
+
 /// Rewrites every `IN name` / `IN schema.name` not followed by `(` to
-/// `IN (SELECT * FROM name)`. Returns `None` when there is nothing to rewrite (or the text
-/// does not tokenize). Everything outside the rewritten spots is copied unchanged.
-fn rewrite_in_table(sql: &str) -> Option<(String, Vec<Insertion>)> {
+/// `IN (SELECT * FROM name)` and blanks out every index hint after a name. Returns `None`
+/// when there is nothing to rewrite (or the text does not tokenize). Everything outside
+/// the rewritten spots is copied unchanged.
+fn rewrite(sql: &str) -> Option<Rewritten> {
     let tokens = Tokenizer::new(&SQLiteDialect {}, sql)
         .tokenize_with_location()
         .ok()?;
@@ -208,9 +332,51 @@ fn rewrite_in_table(sql: &str) -> Option<(String, Vec<Insertion>)> {
         .collect();
     // (byte offset, text, original position) of each insertion, in text order.
     let mut edits: Vec<(usize, &str, Insertion)> = Vec::new();
+    // Byte ranges to replace by as many characters: spaces, or the `^ ` of a shift.
+    let mut blanks: Vec<(usize, usize, &str)> = Vec::new();
+    let mut hints = Vec::new();
+    let mut shifts = Vec::new();
     let starts = line_starts(sql);
     let mut k = 0;
     while k < sig.len() {
+        if let Token::ShiftLeft | Token::ShiftRight = sig[k].token {
+            let (s, e) = (sig[k].span.start, sig[k].span.end);
+            blanks.push((
+                byte_offset(sql, &starts, s.line, s.column)?,
+                byte_offset(sql, &starts, e.line, e.column)?,
+                "^ ",
+            ));
+            let shift = if sig[k].token == Token::ShiftLeft {
+                Shift::Left
+            } else {
+                Shift::Right
+            };
+            shifts.push((
+                Location {
+                    line: s.line,
+                    column: s.column,
+                },
+                shift,
+            ));
+            k += 1;
+            continue;
+        }
+        if let Some((hint, last)) = index_hint(&sig, k) {
+            let (s, e) = (sig[k].span.start, sig[last].span.end);
+            blanks.push((
+                byte_offset(sql, &starts, s.line, s.column)?,
+                byte_offset(sql, &starts, e.line, e.column)?,
+                "",
+            ));
+            let table = sig[k - 1].span.start;
+            hints.push(TableHint {
+                line: table.line,
+                column: table.column,
+                hint,
+            });
+            k = last + 1;
+            continue;
+        }
         let is_in = matches!(&sig[k].token, Token::Word(w) if w.keyword == Keyword::IN && w.quote_style.is_none());
         if !is_in || !sig.get(k + 1).is_some_and(|t| is_name(t)) {
             k += 1;
@@ -251,20 +417,54 @@ fn rewrite_in_table(sql: &str) -> Option<(String, Vec<Insertion>)> {
         ));
         k = last + 1;
     }
-    if edits.is_empty() {
+    if edits.is_empty() && blanks.is_empty() {
         return None;
     }
-    let mut out = String::with_capacity(sql.len() + edits.len() * 8);
-    let mut at = 0;
-    for (off, text, _) in &edits {
-        out.push_str(sql.get(at..*off)?);
-        out.push_str(text);
-        at = *off;
+    // Replaced text keeps its length in characters (and its line breaks), so positions do
+    // not move: `with`, then spaces.
+    let mut text = sql.to_string();
+    for &(s, e, with) in blanks.iter().rev() {
+        let mut with = with.chars();
+        let spaces: String = sql
+            .get(s..e)?
+            .chars()
+            .map(|c| match with.next() {
+                Some(w) => w,
+                None if c == '\n' => c,
+                None => ' ',
+            })
+            .collect();
+        text.replace_range(s..e, &spaces);
     }
-    out.push_str(sql.get(at..)?);
+    let mut out = String::with_capacity(text.len() + edits.len() * 8);
+    let mut at = 0;
+    for (off, ins, _) in &edits {
+        // A blanked span's spaces are one byte each where its characters may be more:
+        // an offset after it moves by the difference.
+        let off = shifted(*off, &blanks, sql)?;
+        out.push_str(text.get(at..off)?);
+        out.push_str(ins);
+        at = off;
+    }
+    out.push_str(text.get(at..)?);
     let mut insertions: Vec<Insertion> = edits.into_iter().map(|(_, _, i)| i).collect();
     insertions.sort_by_key(|i| (i.line, i.column));
-    Some((out, insertions))
+    Some(Rewritten {
+        text: out,
+        insertions,
+        hints,
+        shifts,
+    })
+}
+
+/// Where byte offset `off` of `sql` is once the `blanks` are replaced.
+fn shifted(off: usize, blanks: &[(usize, usize, &str)], sql: &str) -> Option<usize> {
+    let mut out = off;
+    for &(s, e, _) in blanks.iter().filter(|(_, e, _)| *e <= off) {
+        let chars = sql.get(s..e)?.chars().count();
+        out = out - (e - s) + chars;
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -272,7 +472,7 @@ mod tests {
     use super::*;
 
     fn rw(sql: &str) -> Option<String> {
-        rewrite_in_table(sql).map(|(s, _)| s)
+        rewrite(sql).map(|r| r.text)
     }
 
     #[test]
@@ -308,6 +508,67 @@ mod tests {
             rw("SELECT 'é→', 2 IN t").as_deref(),
             Some("SELECT 'é→', 2 IN (SELECT * FROM t)")
         );
+    }
+
+    #[test]
+    fn index_hints_are_blanked_and_remembered() {
+        let r = rewrite("SELECT * FROM t INDEXED BY t_b, u AS x NOT INDEXED WHERE 1 IN v")
+            .expect("rewritten");
+        let blank = |n| " ".repeat(n);
+        assert_eq!(
+            r.text,
+            format!(
+                "SELECT * FROM t {}, u AS x {} WHERE 1 IN (SELECT * FROM v)",
+                blank(14),
+                blank(11)
+            )
+        );
+        let at = |h: &TableHint| (h.line, h.column, h.hint.clone());
+        assert_eq!(
+            r.hints.iter().map(at).collect::<Vec<_>>(),
+            vec![
+                (1, 15, IndexHint::IndexedBy("t_b".into())),
+                (1, 38, IndexHint::NotIndexed),
+            ]
+        );
+        // Quoted and non-ASCII names keep every later position, and the IN rewrite after
+        // them lands where it should.
+        let r =
+            rewrite("SELECT 'é' FROM \"tê\" INDEXED BY \"ïx\" WHERE 1 IN v").expect("rewritten");
+        assert_eq!(
+            r.text,
+            format!(
+                "SELECT 'é' FROM \"tê\" {} WHERE 1 IN (SELECT * FROM v)",
+                blank(15)
+            )
+        );
+        // Not after a name, or spelled otherwise: left alone.
+        assert!(rewrite("SELECT 1 WHERE NOT INDEXED").is_none());
+        assert!(rewrite("SELECT 'NOT INDEXED' FROM t").is_none());
+        assert!(rewrite("SELECT * FROM t INDEXED t_b").is_none());
+    }
+
+    #[test]
+    fn hints_are_found_by_the_table_reference_they_follow() {
+        let p = parse("SELECT 1 IN t1, x FROM t2 AS y INDEXED BY i2").unwrap();
+        let ast::Statement::Query(q) = &p.ast[0] else {
+            panic!()
+        };
+        let ast::SetExpr::Select(sel) = q.body.as_ref() else {
+            panic!()
+        };
+        let ast::TableFactor::Table {
+            alias: Some(alias), ..
+        } = &sel.from[0].relation
+        else {
+            panic!()
+        };
+        // `y` sits 16 characters further right in the parsed text than in the original.
+        assert_eq!(
+            p.hint_after(&alias.name),
+            Some(&IndexHint::IndexedBy("i2".into()))
+        );
+        assert_eq!(p.hint_after(&ast::Ident::new("y")), None);
     }
 
     #[test]

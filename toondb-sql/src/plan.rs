@@ -571,6 +571,17 @@ pub(crate) enum Access {
     },
 }
 
+/// Which indexes a table scan may use: SQLite's `INDEXED BY` and `NOT INDEXED`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) enum IndexChoice {
+    #[default]
+    Any,
+    /// No index (the table's own key still serves lookups and ranges).
+    NoIndex,
+    /// Exactly this index (by position in the table's indexes), even for a full scan.
+    Only(usize),
+}
+
 /// A sort key: column position in the input row.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SortKey {
@@ -590,6 +601,8 @@ pub(crate) enum Plan {
         /// The columns read above this node or by `filter` (see [`Plan::prune_columns`]);
         /// the others come out as NULL without being decoded. `None`: all of them.
         needed: Option<Vec<bool>>,
+        /// The indexes `access` may use.
+        indexes: IndexChoice,
     },
     /// Literal rows (one empty row for a SELECT without FROM).
     Values {
@@ -706,6 +719,7 @@ impl Plan {
                 access,
                 filter,
                 needed,
+                ..
             } => {
                 // An index scan that needs no column never reads the table's rows.
                 let covering = needed.as_ref().is_some_and(|n| !n.contains(&true));
@@ -730,12 +744,17 @@ impl Plan {
                         if let Some((_, inc)) = upper {
                             terms.push(format!("{rc}{}?", if *inc { "<=" } else { "<" }));
                         }
-                        let _ = write!(
-                            line,
-                            "SEARCH {} USING {what} ({})",
-                            table.name,
-                            terms.join(" AND ")
-                        );
+                        let _ = if terms.is_empty() {
+                            // A whole index read in its order (INDEXED BY).
+                            write!(line, "SCAN {} USING {what}", table.name)
+                        } else {
+                            write!(
+                                line,
+                                "SEARCH {} USING {what} ({})",
+                                table.name,
+                                terms.join(" AND ")
+                            )
+                        };
                     }
                     Access::InList { index, values } => {
                         let (kc, what) = key_columns(table, *index, covering);

@@ -246,8 +246,7 @@ fn partition_values(
                     }
                     out.push(finish(&st)?);
                 }
-            } else if w.frame.end == FrameBound::UnboundedFollowing
-                && func != AggFunc::GroupConcat
+            } else if w.frame.end == FrameBound::UnboundedFollowing && func != AggFunc::GroupConcat
             {
                 // The frame runs to the partition's end and its start never moves back,
                 // so walked from the last row up it only grows: one running state, fed

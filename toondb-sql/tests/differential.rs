@@ -73,7 +73,7 @@ impl Gen {
         let choice = if depth == 0 {
             self.rng.random_range(0..2)
         } else {
-            self.rng.random_range(0..8)
+            self.rng.random_range(0..9)
         };
         match choice {
             0 => {
@@ -112,7 +112,18 @@ impl Gen {
                 self.num_expr(scope, depth - 1)
             ),
             6 => format!("length({})", self.text_expr(scope, depth - 1)),
-            _ => format!("-{}", self.num_expr(scope, depth - 1)),
+            7 => format!("-{}", self.num_expr(scope, depth - 1)),
+            _ => {
+                // A chain of SQLite's equal-precedence bitwise operators, unparenthesized
+                // inside (applied left to right).
+                let mut chain = self.num_expr(scope, depth - 1);
+                for _ in 0..self.rng.random_range(1..4) {
+                    let op = ["&", "|", "<<", ">>"][self.rng.random_range(0..4)];
+                    let operand = self.num_expr(scope, depth - 1);
+                    chain = format!("{chain} {op} {operand}");
+                }
+                format!("({chain})")
+            }
         }
     }
 
