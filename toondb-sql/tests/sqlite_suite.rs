@@ -196,6 +196,36 @@ fn parse(text: &str) -> Vec<Record> {
 // ------------------------------------------------------------------------------------------
 // Rendering as SQLite's harness does.
 
+/// `r` as the harness prints an `R` value: `sqlite3_snprintf("%.3f")`, whose printf keeps
+/// at most 16 significant digits and pads the rest with zeros (so -2^63 prints as
+/// `-9223372036854776000.000`).
+fn real3(r: f64) -> String {
+    if !r.is_finite() || r.abs() < 1e13 {
+        // 16 significant digits reach past the third decimal.
+        return format!("{r:.3}");
+    }
+    let sci = format!("{r:.15e}");
+    let Some((mantissa, exp)) = sci.split_once('e') else {
+        return format!("{r:.3}");
+    };
+    let Ok(exp) = exp.parse::<usize>() else {
+        return format!("{r:.3}");
+    };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    // digits[0] is the 10^exp place.
+    let whole = exp + 1;
+    let mut out = String::from(if r < 0.0 { "-" } else { "" });
+    let padded: String = digits
+        .chars()
+        .chain(std::iter::repeat('0'))
+        .take(whole + 3)
+        .collect();
+    out.push_str(&padded[..whole]);
+    out.push('.');
+    out.push_str(&padded[whole..]);
+    out
+}
+
 fn render(v: &Value, ty: char) -> String {
     if v.is_null() {
         return "NULL".into();
@@ -208,9 +238,9 @@ fn render(v: &Value, ty: char) -> String {
             _ => "0".into(),
         },
         'R' => match v {
-            Value::Integer(i) => format!("{:.3}", *i as f64),
-            Value::Real(r) => format!("{r:.3}"),
-            Value::Text(t) => format!("{:.3}", leading_real(t)),
+            Value::Integer(i) => real3(*i as f64),
+            Value::Real(r) => real3(*r),
+            Value::Text(t) => real3(leading_real(t)),
             _ => "0.000".into(),
         },
         _ => match v {
@@ -473,6 +503,20 @@ fn parser_reads_conditions_and_results() {
     assert_eq!(r[2].skip.as_deref(), Some("onlyif mssql"));
     assert_eq!(render(&Value::Real(2.5), 'I'), "2");
     assert_eq!(render(&Value::Integer(3), 'R'), "3.000");
+    // SQLite's printf keeps 16 significant digits.
+    assert_eq!(
+        render(&Value::Integer(i64::MIN), 'R'),
+        "-9223372036854776000.000"
+    );
+    assert_eq!(
+        render(&Value::Real(-18446744073709551616.0), 'R'),
+        "-18446744073709550000.000"
+    );
+    assert_eq!(
+        render(&Value::Real(12_345_678_901_234.568), 'R'),
+        "12345678901234.570"
+    );
+    assert_eq!(render(&Value::Real(-0.0005), 'R'), "-0.001");
     assert_eq!(render(&Value::Text(String::new()), 'T'), "(empty)");
 }
 
