@@ -362,23 +362,22 @@ fn scan(
                     row_key.extend_from_slice(k);
                     decode(v)?
                 }
-                Some(_) if index_only => {
-                    row_key.truncate(tprefix.len());
-                    row_key.extend_from_slice(v);
-                    vec![Value::Null; table.columns.len()]
-                }
                 Some(_) => {
                     row_key.truncate(tprefix.len());
                     row_key.extend_from_slice(v);
-                    match kv.get_with(&row_key, decode)? {
-                        Some(row) => row?,
-                        None => {
-                            return Err(Error::Corrupt {
-                                message: format!(
-                                    "index entry of {} points at a missing row",
-                                    table.name
-                                ),
-                            });
+                    if index_only {
+                        vec![Value::Null; table.columns.len()]
+                    } else {
+                        match kv.get_with(&row_key, decode)? {
+                            Some(row) => row?,
+                            None => {
+                                return Err(Error::Corrupt {
+                                    message: format!(
+                                        "index entry of {} points at a missing row",
+                                        table.name
+                                    ),
+                                });
+                            }
                         }
                     }
                 }
