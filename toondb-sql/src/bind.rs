@@ -2510,17 +2510,17 @@ impl<'a> Binder<'a> {
 
     fn bind_function(&mut self, f: &ast::Function, agg_ok: bool) -> Result<Expr> {
         let name = object_name(&f.name)?.to_ascii_lowercase();
-        if f.filter.is_some() || !f.within_group.is_empty() {
-            return Err(Error::unsupported("aggregate FILTER / WITHIN GROUP"));
+        if !f.within_group.is_empty() {
+            return Err(Error::unsupported("WITHIN GROUP"));
         }
         if f.null_treatment.is_some() {
             return Err(Error::unsupported(format!(
                 "IGNORE/RESPECT NULLS in {name}()"
             )));
         }
-        let (args, distinct, star) = call_args(f, &name)?;
+        let call = call_args(f, &name)?;
         if let Some(over) = &f.over {
-            return self.bind_window(&name, over, args, distinct, star, agg_ok);
+            return self.bind_window(&name, over, call, agg_ok);
         }
         if win_func(&name).is_some() {
             return Err(Error::invalid(format!(
@@ -2529,7 +2529,7 @@ impl<'a> Binder<'a> {
         }
         let wrong = || Error::invalid(format!("wrong number of arguments to function {name}()"));
         let is_agg = match name.as_str() {
-            "min" | "max" => args.len() == 1,
+            "min" | "max" => call.args.len() == 1,
             n => agg_name(n).is_some(),
         };
         if is_agg {
@@ -2538,11 +2538,22 @@ impl<'a> Binder<'a> {
                     "misuse of aggregate function {name}()"
                 )));
             }
-            // No window function inside an aggregate's arguments.
+            // No window function inside an aggregate's arguments or filter.
             let saved = std::mem::replace(&mut self.win_ok, false);
-            let r = self.bind_agg(&name, args, distinct, star);
+            let r = self.bind_agg(&name, call);
             self.win_ok = saved;
             return r;
+        }
+        let CallArgs {
+            args,
+            distinct,
+            star,
+            filter,
+        } = call;
+        if filter.is_some() {
+            return Err(Error::invalid(format!(
+                "FILTER may not be used with non-aggregate {name}()"
+            )));
         }
         if star || distinct {
             return Err(wrong());
@@ -2560,39 +2571,40 @@ impl<'a> Binder<'a> {
         Ok(Expr::Func(func, args))
     }
 
-    /// Binds an aggregate call (not a window one).
-    fn bind_agg(
-        &mut self,
-        name: &str,
-        args: Vec<&ast::Expr>,
-        distinct: bool,
-        star: bool,
-    ) -> Result<Expr> {
+    /// Binds an aggregate call (not a window one), with its `FILTER (WHERE ...)`.
+    fn bind_agg(&mut self, name: &str, call: CallArgs<'_>) -> Result<Expr> {
+        let CallArgs {
+            args,
+            distinct,
+            star,
+            filter,
+        } = call;
         let wrong = || Error::invalid(format!("wrong number of arguments to function {name}()"));
         let func = agg_name(name).ok_or_else(wrong)?;
-        if star {
-            if func != AggFunc::Count || !args.is_empty() || distinct {
-                return Err(wrong());
-            }
-            return Ok(Expr::Agg(Box::new(AggCall {
+        let filter = match filter {
+            Some(f) => Some(self.bind_expr(f, false)?),
+            None => None,
+        };
+        let count_star = |filter| {
+            Ok(Expr::Agg(Box::new(AggCall {
                 func: AggFunc::CountStar,
                 arg: None,
                 distinct: false,
                 separator: None,
-            })));
+                filter,
+            })))
+        };
+        if star {
+            if func != AggFunc::Count || !args.is_empty() || distinct {
+                return Err(wrong());
+            }
+            return count_star(filter);
         }
         let (arg, sep) = match (func, args.as_slice()) {
             (AggFunc::GroupConcat, [a]) => (a, None),
             (AggFunc::GroupConcat, [a, s]) => (a, Some(*s)),
             (_, [a]) => (a, None),
-            (AggFunc::Count, []) => {
-                return Ok(Expr::Agg(Box::new(AggCall {
-                    func: AggFunc::CountStar,
-                    arg: None,
-                    distinct: false,
-                    separator: None,
-                })));
-            }
+            (AggFunc::Count, []) => return count_star(filter),
             _ => return Err(wrong()),
         };
         if distinct && sep.is_some() {
@@ -2610,6 +2622,7 @@ impl<'a> Binder<'a> {
             arg: Some(arg),
             distinct,
             separator,
+            filter,
         })))
     }
 
@@ -2620,11 +2633,15 @@ impl<'a> Binder<'a> {
         &mut self,
         name: &str,
         over: &ast::WindowType,
-        args: Vec<&ast::Expr>,
-        distinct: bool,
-        star: bool,
+        call: CallArgs<'_>,
         agg_ok: bool,
     ) -> Result<Expr> {
+        let CallArgs {
+            args,
+            distinct,
+            star,
+            filter,
+        } = call;
         if !self.win_ok {
             return Err(Error::invalid(format!(
                 "misuse of window function {name}()"
@@ -2657,8 +2674,13 @@ impl<'a> Binder<'a> {
         {
             return Err(wrong());
         }
+        if filter.is_some() && !matches!(func, WinFunc::Agg(_)) {
+            return Err(Error::invalid(
+                "FILTER clause may only be used with aggregate window functions",
+            ));
+        }
         self.win_ok = false;
-        let r = self.bind_window_parts(func, over, args, agg_ok);
+        let r = self.bind_window_parts(func, over, args, filter, agg_ok);
         self.win_ok = true;
         r
     }
@@ -2668,12 +2690,17 @@ impl<'a> Binder<'a> {
         func: WinFunc,
         over: &ast::WindowType,
         args: Vec<&ast::Expr>,
+        filter: Option<&ast::Expr>,
         agg_ok: bool,
     ) -> Result<Expr> {
         let args = args
             .into_iter()
             .map(|a| self.bind_expr(a, agg_ok))
             .collect::<Result<Vec<_>>>()?;
+        let filter = match filter {
+            Some(f) => Some(self.bind_expr(f, agg_ok)?),
+            None => None,
+        };
         let (partition, order, frame) = self.window_spec(over, 0)?;
         let partition = partition
             .iter()
@@ -2696,6 +2723,7 @@ impl<'a> Binder<'a> {
         Ok(Expr::Win(Box::new(WinCall {
             func,
             args,
+            filter,
             partition,
             order,
             frame,
@@ -2854,8 +2882,18 @@ fn bind_frame(f: &ast::WindowFrame) -> Result<Frame> {
 }
 
 /// The argument list of a call: arguments, DISTINCT, and whether `*` was among them.
-fn call_args<'f>(f: &'f ast::Function, name: &str) -> Result<(Vec<&'f ast::Expr>, bool, bool)> {
-    Ok(match &f.args {
+/// A function call's arguments as written.
+struct CallArgs<'f> {
+    args: Vec<&'f ast::Expr>,
+    distinct: bool,
+    /// `f(*)`.
+    star: bool,
+    /// `FILTER (WHERE ...)`.
+    filter: Option<&'f ast::Expr>,
+}
+
+fn call_args<'f>(f: &'f ast::Function, name: &str) -> Result<CallArgs<'f>> {
+    let (args, distinct, star) = match &f.args {
         ast::FunctionArguments::None => (Vec::new(), false, false),
         ast::FunctionArguments::Subquery(_) => {
             return Err(Error::unsupported("subquery as function argument list"));
@@ -2879,6 +2917,12 @@ fn call_args<'f>(f: &'f ast::Function, name: &str) -> Result<(Vec<&'f ast::Expr>
             }
             (args, distinct, star)
         }
+    };
+    Ok(CallArgs {
+        args,
+        distinct,
+        star,
+        filter: f.filter.as_deref(),
     })
 }
 
@@ -3342,6 +3386,7 @@ fn rewrite_children(e: Expr, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
             Expr::Win(Box::new(WinCall {
                 func: w.func,
                 args: w.args.into_iter().map(&mut *f).collect(),
+                filter: w.filter.map(&mut *f),
                 partition: w.partition.into_iter().map(&mut *f).collect(),
                 order: w
                     .order

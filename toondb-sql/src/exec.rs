@@ -847,6 +847,11 @@ pub(crate) fn update(
     row: &[Value],
     ctx: &mut Ctx<'_>,
 ) -> Result<()> {
+    if let Some(f) = &a.filter
+        && truthy(&eval(f, row, ctx)?) != Some(true)
+    {
+        return Ok(());
+    }
     if a.func == AggFunc::CountStar {
         if let Acc::Count(n) = &mut st.acc {
             *n += 1;

@@ -91,6 +91,8 @@ pub(crate) struct AggCall {
     pub(crate) arg: Option<Expr>,
     pub(crate) distinct: bool,
     pub(crate) separator: Option<Expr>,
+    /// `FILTER (WHERE filter)`: only rows for which it is true are aggregated.
+    pub(crate) filter: Option<Expr>,
 }
 
 /// Window functions (SQLite's built-in ones, plus the aggregates used with `OVER`).
@@ -179,6 +181,8 @@ pub(crate) struct WinOrder {
 pub(crate) struct WinCall {
     pub(crate) func: WinFunc,
     pub(crate) args: Vec<Expr>,
+    /// `FILTER (WHERE filter)` of an aggregate window function.
+    pub(crate) filter: Option<Expr>,
     pub(crate) partition: Vec<Expr>,
     pub(crate) order: Vec<WinOrder>,
     pub(crate) frame: Frame,
@@ -341,15 +345,14 @@ impl Expr {
             }
             Expr::Func(_, args) => args.iter().for_each(f),
             Expr::Agg(a) => {
-                if let Some(e) = &a.arg {
-                    f(e)
-                }
-                if let Some(e) = &a.separator {
-                    f(e)
-                }
+                a.arg
+                    .iter()
+                    .chain(&a.separator)
+                    .chain(&a.filter)
+                    .for_each(f);
             }
             Expr::Win(w) => {
-                w.args.iter().for_each(&mut *f);
+                w.args.iter().chain(&w.filter).for_each(&mut *f);
                 w.partition.iter().for_each(&mut *f);
                 w.order.iter().for_each(|o| f(&o.expr));
             }
@@ -459,6 +462,7 @@ impl Expr {
                     arg: a.arg.map(|e| e.map(f)),
                     distinct: a.distinct,
                     separator: a.separator.map(|e| e.map(f)),
+                    filter: a.filter.map(|e| e.map(f)),
                 }))
             }
             Expr::Win(w) => {
@@ -466,6 +470,7 @@ impl Expr {
                 Expr::Win(Box::new(WinCall {
                     func: w.func,
                     args: w.args.into_iter().map(|e| e.map(f)).collect(),
+                    filter: w.filter.map(|e| e.map(f)),
                     partition: w.partition.into_iter().map(|e| e.map(f)).collect(),
                     order: w
                         .order
@@ -949,7 +954,11 @@ impl Plan {
                 let (mut n, _) = need.split(*input_width);
                 group.iter().for_each(|e| n.add_expr(e));
                 for a in aggs.iter() {
-                    a.arg.iter().chain(&a.separator).for_each(|e| n.add_expr(e));
+                    a.arg
+                        .iter()
+                        .chain(&a.separator)
+                        .chain(&a.filter)
+                        .for_each(|e| n.add_expr(e));
                 }
                 input.prune_columns(n);
             }
@@ -962,6 +971,7 @@ impl Plan {
                 for w in wins.iter() {
                     w.args
                         .iter()
+                        .chain(&w.filter)
                         .chain(&w.partition)
                         .for_each(|e| n.add_expr(e));
                     w.order.iter().for_each(|o| n.add_expr(&o.expr));

@@ -75,9 +75,11 @@ fn compute(
         }
         k.push(Value::Integer(i as i64));
         keyed.push(k);
+        // The arguments, then the FILTER condition's value.
         args.push(
             w.args
                 .iter()
+                .chain(&w.filter)
                 .map(|e| eval(e, r, ctx))
                 .collect::<Result<Vec<_>>>()?,
         );
@@ -230,9 +232,10 @@ fn partition_values(
                 func,
                 arg: (func != AggFunc::CountStar).then_some(Expr::Column(0)),
                 distinct: false,
-                separator: (func == AggFunc::GroupConcat
-                    && args.first().is_some_and(|a| a.len() > 1))
-                .then_some(Expr::Column(1)),
+                separator: (func == AggFunc::GroupConcat && w.args.len() > 1)
+                    .then_some(Expr::Column(1)),
+                // Evaluated after the arguments (see `compute`).
+                filter: w.filter.as_ref().map(|_| Expr::Column(w.args.len())),
             };
             if w.frame.start == FrameBound::UnboundedPreceding {
                 // The frame only grows: one running state.

@@ -425,7 +425,10 @@ impl Gen {
                 format!("total({x})"),
             ];
             let a = aggs[self.rng.random_range(0..aggs.len())].clone();
-            let b = aggs[self.rng.random_range(0..aggs.len())].clone();
+            let mut b = aggs[self.rng.random_range(0..aggs.len())].clone();
+            if self.rng.random_ratio(1, 3) {
+                b = format!("{b} FILTER (WHERE {})", self.pred(&scope, 1));
+            }
             let having = if self.rng.random_ratio(1, 3) {
                 " HAVING count(*) > 1".to_string()
             } else {
