@@ -8,8 +8,8 @@ use crate::catalog::{Catalog, Column, Table, View, norm};
 use crate::error::{Error, Location, Result};
 use crate::parse::{IndexHint, Parsed, Shift};
 use crate::plan::{
-    Access, AggCall, AggFunc, BinOp, Expr, Frame, FrameBound, Func, IndexChoice, JoinKind, Need,
-    Plan, SetOp, SortKey, SubKind, SubQuery, UnOp, WinCall, WinFunc, WinOrder,
+    Access, AggCall, AggFunc, BinOp, Expr, Frame, FrameBound, FrameUnits, Func, IndexChoice,
+    JoinKind, Need, Plan, SetOp, SortKey, SubKind, SubQuery, UnOp, WinCall, WinFunc, WinOrder,
 };
 use crate::value::{Affinity, Value, apply_affinity};
 
@@ -2720,6 +2720,11 @@ impl<'a> Binder<'a> {
             None => Frame::DEFAULT,
             Some(f) => bind_frame(&f)?,
         };
+        if frame.has_range_offset() && order.len() != 1 {
+            return Err(Error::invalid(
+                "RANGE with offset PRECEDING/FOLLOWING requires one ORDER BY expression",
+            ));
+        }
         Ok(Expr::Win(Box::new(WinCall {
             func,
             args,
@@ -2812,35 +2817,39 @@ fn win_func(name: &str) -> Option<(WinFunc, usize, usize)> {
     })
 }
 
-/// Binds a frame clause: ROWS with any bounds, RANGE with UNBOUNDED and CURRENT ROW only.
+/// Binds a frame clause: ROWS, GROUPS and RANGE with any bounds (offsets are literals:
+/// whole numbers for ROWS and GROUPS, any non-negative number for RANGE).
 fn bind_frame(f: &ast::WindowFrame) -> Result<Frame> {
-    let rows = match f.units {
-        ast::WindowFrameUnits::Rows => true,
-        ast::WindowFrameUnits::Range => false,
-        ast::WindowFrameUnits::Groups => {
-            return Err(Error::unsupported("GROUPS window frames"));
-        }
+    let units = match f.units {
+        ast::WindowFrameUnits::Rows => FrameUnits::Rows,
+        ast::WindowFrameUnits::Range => FrameUnits::Range,
+        ast::WindowFrameUnits::Groups => FrameUnits::Groups,
     };
     let bound = |b: &ast::WindowFrameBound, what: &str| -> Result<FrameBound> {
-        let offset = |e: &ast::Expr| -> Result<u64> {
-            if !rows {
-                return Err(Error::unsupported("RANGE window frames with an offset"));
-            }
+        let offset = |e: &ast::Expr| -> Result<f64> {
             let bad = || {
-                Error::invalid(format!(
-                    "frame {what} offset must be a non-negative integer"
-                ))
+                Error::invalid(if units == FrameUnits::Range {
+                    format!("frame {what} offset must be a non-negative number")
+                } else {
+                    format!("frame {what} offset must be a non-negative integer")
+                })
             };
             match e {
                 ast::Expr::Value(v) => match &v.value {
+                    ast::Value::Number(n, _) if units == FrameUnits::Range => n
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|k| k.is_finite() && *k >= 0.0)
+                        .ok_or_else(bad),
                     ast::Value::Number(n, _) => n
                         .parse::<u64>()
                         .ok()
                         .filter(|&k| k <= i64::MAX as u64)
+                        .map(|k| k as f64)
                         .ok_or_else(bad),
                     ast::Value::Null | ast::Value::SingleQuotedString(_) => Err(bad()),
                     _ => Err(Error::unsupported(
-                        "a window frame offset that is not an integer literal",
+                        "a window frame offset that is not a number literal",
                     )),
                 },
                 ast::Expr::UnaryOp {
@@ -2848,7 +2857,7 @@ fn bind_frame(f: &ast::WindowFrame) -> Result<Frame> {
                     ..
                 } => Err(bad()),
                 _ => Err(Error::unsupported(
-                    "a window frame offset that is not an integer literal",
+                    "a window frame offset that is not a number literal",
                 )),
             }
         };
@@ -2878,10 +2887,9 @@ fn bind_frame(f: &ast::WindowFrame) -> Result<Frame> {
     if rank(start) > rank(end) {
         return Err(Error::invalid("unsupported frame specification"));
     }
-    Ok(Frame { rows, start, end })
+    Ok(Frame { units, start, end })
 }
 
-/// The argument list of a call: arguments, DISTINCT, and whether `*` was among them.
 /// A function call's arguments as written.
 struct CallArgs<'f> {
     args: Vec<&'f ast::Expr>,

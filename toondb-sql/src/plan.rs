@@ -114,21 +114,31 @@ pub(crate) enum WinFunc {
     Agg(AggFunc),
 }
 
-/// One end of a window frame.
+/// One end of a window frame. Offsets count rows (ROWS), peer groups (GROUPS) or ORDER BY
+/// values (RANGE); ROWS and GROUPS offsets are whole numbers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum FrameBound {
     UnboundedPreceding,
-    Preceding(u64),
+    Preceding(f64),
     CurrentRow,
-    Following(u64),
+    Following(f64),
     UnboundedFollowing,
 }
 
-/// A window frame. `rows` false means RANGE without offsets (CURRENT ROW means the current
-/// row's peers), which is also the frame of a window without a frame clause.
+/// What a frame's offsets count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum FrameUnits {
+    Rows,
+    /// ORDER BY values; CURRENT ROW means the current row's peers.
+    Range,
+    /// Peer groups (rows equal under the window's ORDER BY).
+    Groups,
+}
+
+/// A window frame (SQLite's, without EXCLUDE, which sqlparser does not parse).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Frame {
-    pub(crate) rows: bool,
+    pub(crate) units: FrameUnits,
     pub(crate) start: FrameBound,
     pub(crate) end: FrameBound,
 }
@@ -136,35 +146,17 @@ pub(crate) struct Frame {
 impl Frame {
     /// The default frame: RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW.
     pub(crate) const DEFAULT: Frame = Frame {
-        rows: false,
+        units: FrameUnits::Range,
         start: FrameBound::UnboundedPreceding,
         end: FrameBound::CurrentRow,
     };
 
-    /// The frame of row `i` of a partition of `n` rows whose peers (rows equal to it under
-    /// the window's ORDER BY) are rows `peers.0 .. peers.1`, as a half-open range of row
-    /// positions (empty when `lo >= hi`).
-    pub(crate) fn bounds(&self, i: usize, n: usize, peers: (usize, usize)) -> (usize, usize) {
-        let k = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-        let lo = match self.start {
-            FrameBound::UnboundedPreceding => 0,
-            FrameBound::Preceding(v) if self.rows => i.saturating_sub(k(v)),
-            FrameBound::Following(v) if self.rows => i.saturating_add(k(v)).min(n),
-            FrameBound::UnboundedFollowing => n,
-            _ if self.rows => i,
-            _ => peers.0,
-        };
-        let hi = match self.end {
-            FrameBound::UnboundedPreceding => 0,
-            FrameBound::Preceding(v) if self.rows => (i + 1).saturating_sub(k(v)),
-            FrameBound::Following(v) if self.rows => {
-                i.saturating_add(k(v)).saturating_add(1).min(n)
-            }
-            FrameBound::UnboundedFollowing => n,
-            _ if self.rows => i + 1,
-            _ => peers.1,
-        };
-        (lo, hi.max(lo))
+    /// Whether a bound is an offset counted in ORDER BY values (which needs exactly one
+    /// ORDER BY term).
+    pub(crate) fn has_range_offset(&self) -> bool {
+        let offset =
+            |b: FrameBound| matches!(b, FrameBound::Preceding(_) | FrameBound::Following(_));
+        self.units == FrameUnits::Range && (offset(self.start) || offset(self.end))
     }
 }
 

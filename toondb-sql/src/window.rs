@@ -7,7 +7,9 @@
 use crate::error::{Error, Result};
 use crate::eval::eval;
 use crate::exec::{AggState, Ctx, Sink, finish, new_state, run, sort_rows, update};
-use crate::plan::{AggCall, AggFunc, Expr, FrameBound, Plan, SortKey, WinCall, WinFunc};
+use crate::plan::{
+    AggCall, AggFunc, Expr, Frame, FrameBound, FrameUnits, Plan, SortKey, WinCall, WinFunc,
+};
 use crate::value::{Value, compare, real_to_i64_saturating, to_numeric};
 
 /// Runs `input`, computes each of `wins` over its rows (each `width` wide) and pushes the
@@ -118,22 +120,39 @@ fn compute(
         // Peer groups of the partition, as [start, end) positions relative to `s`.
         let mut peers: Vec<(usize, usize)> = Vec::with_capacity(e - s);
         let mut group: Vec<usize> = Vec::with_capacity(e - s);
+        let mut groups: Vec<(usize, usize)> = Vec::new();
         let mut g = s;
-        let mut ng = 0;
         while g < e {
             let mut h = g + 1;
             while h < e && same(&keyed[g], &keyed[h], p..p + o) {
                 h += 1;
             }
-            ng += 1;
+            groups.push((g - s, h - s));
             for _ in g..h {
                 peers.push((g - s, h - s));
-                group.push(ng);
+                group.push(groups.len());
             }
             g = h;
         }
+        // RANGE offsets compare the one ORDER BY value, where it is a number.
+        let values: Vec<Option<f64>> = if w.frame.has_range_offset() {
+            keyed[s..e].iter().map(|k| numeric(&k[p])).collect()
+        } else {
+            Vec::new()
+        };
+        // Numbers sort together: they are rows `first..first + count`.
+        let first = values.iter().position(Option::is_some).unwrap_or(0);
+        let count = values[first..].iter().take_while(|x| x.is_some()).count();
+        let shape = Shape {
+            peers: &peers,
+            group: &group,
+            groups: &groups,
+            values: &values,
+            numbers: first..first + count,
+            desc: w.order.first().is_some_and(|ob| ob.desc),
+        };
         let part: Vec<&[Value]> = perm[s..e].iter().map(|&i| args[i].as_slice()).collect();
-        let vals = partition_values(w, &part, &peers, &group, ctx)?;
+        let vals = partition_values(w, &part, &shape, ctx)?;
         for (j, v) in vals.into_iter().enumerate() {
             out[perm[s + j]] = v;
         }
@@ -142,15 +161,109 @@ fn compute(
     Ok((perm, out))
 }
 
+/// A number as RANGE offsets compare it; `None` for NULL, text and blobs.
+fn numeric(v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Real(r) => Some(*r),
+        _ => None,
+    }
+}
+
+/// What the frames of one partition's rows (in window order) are computed from.
+struct Shape<'a> {
+    /// Per row: its peer group (rows equal under the window's ORDER BY), `[start, end)`.
+    peers: &'a [(usize, usize)],
+    /// Per row: its peer group's number, from 1.
+    group: &'a [usize],
+    /// Per group number - 1: the group's rows, `[start, end)`.
+    groups: &'a [(usize, usize)],
+    /// For RANGE offsets: each row's ORDER BY value as a number (`None` when it is not
+    /// one); empty otherwise.
+    values: &'a [Option<f64>],
+    /// The rows whose value is a number.
+    numbers: std::ops::Range<usize>,
+    /// Whether the ORDER BY is descending.
+    desc: bool,
+}
+
+/// The frame of row `j`, as a half-open range of positions (empty when `lo >= hi`).
+fn frame_bounds(f: &Frame, j: usize, s: &Shape<'_>) -> (usize, usize) {
+    let n = s.peers.len();
+    let lo = match f.start {
+        FrameBound::UnboundedPreceding => 0,
+        FrameBound::UnboundedFollowing => n,
+        FrameBound::CurrentRow if f.units == FrameUnits::Rows => j,
+        FrameBound::CurrentRow => s.peers[j].0,
+        FrameBound::Preceding(k) => offset_bound(f.units, j, -k, true, s),
+        FrameBound::Following(k) => offset_bound(f.units, j, k, true, s),
+    };
+    let hi = match f.end {
+        FrameBound::UnboundedPreceding => 0,
+        FrameBound::UnboundedFollowing => n,
+        FrameBound::CurrentRow if f.units == FrameUnits::Rows => j + 1,
+        FrameBound::CurrentRow => s.peers[j].1,
+        FrameBound::Preceding(k) => offset_bound(f.units, j, -k, false, s),
+        FrameBound::Following(k) => offset_bound(f.units, j, k, false, s),
+    };
+    (lo, hi.max(lo))
+}
+
+/// A frame start (`start`) or end `k` units from row `j` (negative: preceding).
+fn offset_bound(units: FrameUnits, j: usize, k: f64, start: bool, s: &Shape<'_>) -> usize {
+    let n = s.peers.len();
+    // Whole-number offsets (ROWS, GROUPS) as a signed count, saturating.
+    let steps = k as i64;
+    let moved = |from: usize, count: usize| -> Option<usize> {
+        usize::try_from(from as i64 as i128 + steps as i128)
+            .ok()
+            .filter(|&t| t < count)
+    };
+    match units {
+        FrameUnits::Rows => match (moved(j, n), start) {
+            (Some(t), true) => t,
+            (Some(t), false) => t + 1,
+            (None, _) if steps < 0 => 0,
+            (None, _) => n,
+        },
+        FrameUnits::Groups => {
+            let g = s.group[j] - 1;
+            match (moved(g, s.groups.len()), start) {
+                (Some(t), true) => s.groups[t].0,
+                (Some(t), false) => s.groups[t].1,
+                (None, _) if steps < 0 => 0,
+                (None, _) => n,
+            }
+        }
+        FrameUnits::Range => {
+            // A NULL, text or blob value frames its peers.
+            let Some(v) = s.values.get(j).copied().flatten() else {
+                return if start { s.peers[j].0 } else { s.peers[j].1 };
+            };
+            let target = if s.desc { v - k } else { v + k };
+            // In window order: does a value come before the target (for a start), or at or
+            // before it (for an end)? The bound is found among the numbers.
+            let before = |x: f64| match (s.desc, start) {
+                (false, true) => x < target,
+                (false, false) => x <= target,
+                (true, true) => x > target,
+                (true, false) => x >= target,
+            };
+            let nums = &s.values[s.numbers.clone()];
+            s.numbers.start + nums.partition_point(|x| x.is_some_and(before))
+        }
+    }
+}
+
 /// The call's value for each row of one partition, in sorted order: `args` holds each
-/// row's evaluated arguments, `peers` its peer group and `group` that group's number.
+/// row's evaluated arguments, `shape` what its frames are computed from.
 fn partition_values(
     w: &WinCall,
     args: &[&[Value]],
-    peers: &[(usize, usize)],
-    group: &[usize],
+    shape: &Shape<'_>,
     ctx: &mut Ctx<'_>,
 ) -> Result<Vec<Value>> {
+    let (peers, group) = (shape.peers, shape.group);
     let m = args.len();
     let arg = |j: usize, k: usize| args[j].get(k).cloned().unwrap_or(Value::Null);
     let mut out = Vec::with_capacity(m);
@@ -203,8 +316,8 @@ fn partition_values(
             }
         }
         WinFunc::FirstValue | WinFunc::LastValue | WinFunc::NthValue => {
-            for (j, &pg) in peers.iter().enumerate() {
-                let (lo, hi) = w.frame.bounds(j, m, pg);
+            for j in 0..m {
+                let (lo, hi) = frame_bounds(&w.frame, j, shape);
                 let at = match w.func {
                     WinFunc::FirstValue => Some(lo),
                     WinFunc::LastValue => hi.checked_sub(1),
@@ -241,8 +354,8 @@ fn partition_values(
                 // The frame only grows: one running state.
                 let mut st: AggState = new_state(&call);
                 let mut upto = 0;
-                for (j, &pg) in peers.iter().enumerate() {
-                    let (_, hi) = w.frame.bounds(j, m, pg);
+                for j in 0..m {
+                    let (_, hi) = frame_bounds(&w.frame, j, shape);
                     while upto < hi {
                         update(&mut st, &call, args[upto], ctx)?;
                         upto += 1;
@@ -258,7 +371,7 @@ fn partition_values(
                 let mut from = m;
                 let mut values = vec![Value::Null; m];
                 for j in (0..m).rev() {
-                    let (lo, _) = w.frame.bounds(j, m, peers[j]);
+                    let (lo, _) = frame_bounds(&w.frame, j, shape);
                     while from > lo {
                         from -= 1;
                         update(&mut st, &call, args[from], ctx)?;
@@ -267,8 +380,8 @@ fn partition_values(
                 }
                 out.extend(values);
             } else {
-                for (j, &pg) in peers.iter().enumerate() {
-                    let (lo, hi) = w.frame.bounds(j, m, pg);
+                for j in 0..m {
+                    let (lo, hi) = frame_bounds(&w.frame, j, shape);
                     let mut st = new_state(&call);
                     for a in &args[lo..hi] {
                         update(&mut st, &call, a, ctx)?;
@@ -296,55 +409,133 @@ fn ntile(j: usize, m: usize, buckets: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::ntile;
-    use crate::plan::{Frame, FrameBound as B};
+    use super::{Shape, frame_bounds, ntile};
+    use crate::plan::{Frame, FrameBound as B, FrameUnits};
 
-    fn rows(start: B, end: B) -> Frame {
-        Frame {
-            rows: true,
-            start,
-            end,
+    /// A partition whose rows have these peer groups (lengths, in order) and, for RANGE,
+    /// these ORDER BY values.
+    struct Part {
+        peers: Vec<(usize, usize)>,
+        group: Vec<usize>,
+        groups: Vec<(usize, usize)>,
+        values: Vec<Option<f64>>,
+    }
+
+    impl Part {
+        fn new(lengths: &[usize], values: Vec<Option<f64>>) -> Part {
+            let (mut peers, mut group, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+            let mut at = 0;
+            for &len in lengths {
+                groups.push((at, at + len));
+                for _ in 0..len {
+                    peers.push((at, at + len));
+                    group.push(groups.len());
+                }
+                at += len;
+            }
+            Part {
+                peers,
+                group,
+                groups,
+                values,
+            }
+        }
+
+        fn bounds(
+            &self,
+            units: FrameUnits,
+            start: B,
+            end: B,
+            desc: bool,
+            j: usize,
+        ) -> (usize, usize) {
+            let first = self.values.iter().position(Option::is_some).unwrap_or(0);
+            let count = self.values[first..]
+                .iter()
+                .take_while(|x| x.is_some())
+                .count();
+            let shape = Shape {
+                peers: &self.peers,
+                group: &self.group,
+                groups: &self.groups,
+                values: &self.values,
+                numbers: first..first + count,
+                desc,
+            };
+            frame_bounds(&Frame { units, start, end }, j, &shape)
         }
     }
 
     #[test]
     fn rows_frames() {
-        let f = rows(B::Preceding(1), B::Following(1));
-        assert_eq!(f.bounds(0, 5, (0, 5)), (0, 2));
-        assert_eq!(f.bounds(2, 5, (0, 5)), (1, 4));
-        assert_eq!(f.bounds(4, 5, (0, 5)), (3, 5));
-        let f = rows(B::UnboundedPreceding, B::CurrentRow);
-        assert_eq!(f.bounds(3, 5, (0, 5)), (0, 4));
-        let f = rows(B::CurrentRow, B::UnboundedFollowing);
-        assert_eq!(f.bounds(3, 5, (0, 5)), (3, 5));
+        let p = Part::new(&[1, 1, 1, 1, 1], Vec::new());
+        let rows = |start, end, j| p.bounds(FrameUnits::Rows, start, end, false, j);
+        assert_eq!(rows(B::Preceding(1.0), B::Following(1.0), 0), (0, 2));
+        assert_eq!(rows(B::Preceding(1.0), B::Following(1.0), 2), (1, 4));
+        assert_eq!(rows(B::Preceding(1.0), B::Following(1.0), 4), (3, 5));
+        assert_eq!(rows(B::UnboundedPreceding, B::CurrentRow, 3), (0, 4));
+        assert_eq!(rows(B::CurrentRow, B::UnboundedFollowing, 3), (3, 5));
         // Empty frames: wholly before or after the partition, or reversed.
-        let f = rows(B::Preceding(1), B::Preceding(2));
-        assert_eq!(f.bounds(3, 5, (0, 5)), (2, 2));
-        let f = rows(B::Preceding(5), B::Preceding(3));
-        assert_eq!(f.bounds(1, 5, (0, 5)), (0, 0));
-        let f = rows(B::Following(3), B::Following(9));
-        assert_eq!(f.bounds(3, 5, (0, 5)), (5, 5));
+        assert_eq!(rows(B::Preceding(1.0), B::Preceding(2.0), 3), (2, 2));
+        assert_eq!(rows(B::Preceding(5.0), B::Preceding(3.0), 1), (0, 0));
+        assert_eq!(rows(B::Following(3.0), B::Following(9.0), 3), (5, 5));
         // Huge offsets saturate.
-        let f = rows(B::Preceding(u64::MAX), B::Following(u64::MAX));
-        assert_eq!(f.bounds(2, 5, (0, 5)), (0, 5));
+        assert_eq!(rows(B::Preceding(9.2e18), B::Following(9.2e18), 2), (0, 5));
     }
 
     #[test]
-    fn range_frames_use_peers() {
-        let f = Frame::DEFAULT;
-        assert_eq!(f.bounds(1, 5, (1, 3)), (0, 3));
-        let f = Frame {
-            rows: false,
-            start: B::CurrentRow,
-            end: B::CurrentRow,
-        };
-        assert_eq!(f.bounds(2, 5, (1, 3)), (1, 3));
-        let f = Frame {
-            rows: false,
-            start: B::CurrentRow,
-            end: B::UnboundedFollowing,
-        };
-        assert_eq!(f.bounds(2, 5, (1, 3)), (1, 5));
+    fn range_frames_without_offsets_use_peers() {
+        let p = Part::new(&[1, 2, 2], Vec::new());
+        let range = |start, end, j| p.bounds(FrameUnits::Range, start, end, false, j);
+        assert_eq!(range(B::UnboundedPreceding, B::CurrentRow, 1), (0, 3));
+        assert_eq!(range(B::CurrentRow, B::CurrentRow, 2), (1, 3));
+        assert_eq!(range(B::CurrentRow, B::UnboundedFollowing, 2), (1, 5));
+    }
+
+    #[test]
+    fn groups_frames_count_peer_groups() {
+        // Groups: [0], [1, 2], [3], [4, 5, 6].
+        let p = Part::new(&[1, 2, 1, 3], Vec::new());
+        let groups = |start, end, j| p.bounds(FrameUnits::Groups, start, end, false, j);
+        assert_eq!(groups(B::Preceding(1.0), B::Following(1.0), 1), (0, 4));
+        assert_eq!(groups(B::Preceding(1.0), B::Following(1.0), 3), (1, 7));
+        assert_eq!(groups(B::CurrentRow, B::Following(5.0), 2), (1, 7));
+        assert_eq!(groups(B::Preceding(9.0), B::Preceding(1.0), 4), (0, 4));
+        assert_eq!(groups(B::Following(1.0), B::Following(2.0), 0), (1, 4));
+        assert_eq!(groups(B::Following(1.0), B::Following(2.0), 6), (7, 7));
+        assert_eq!(groups(B::Preceding(2.0), B::Preceding(1.0), 0), (0, 0));
+    }
+
+    #[test]
+    fn range_offsets_compare_numbers() {
+        // Window order: NULL, NULL, 1, 2, 2, 4.5, 7, then a text value (not a number).
+        let v = vec![
+            None,
+            None,
+            Some(1.0),
+            Some(2.0),
+            Some(2.0),
+            Some(4.5),
+            Some(7.0),
+            None,
+        ];
+        let p = Part::new(&[2, 1, 2, 1, 1, 1], v);
+        let range = |start, end, j| p.bounds(FrameUnits::Range, start, end, false, j);
+        assert_eq!(range(B::Preceding(1.0), B::Following(1.0), 2), (2, 5));
+        assert_eq!(range(B::Preceding(1.0), B::Following(1.0), 5), (5, 6));
+        assert_eq!(range(B::CurrentRow, B::Following(2.5), 5), (5, 7));
+        assert_eq!(range(B::Preceding(2.0), B::CurrentRow, 3), (2, 5));
+        // NULL and text values frame their peers.
+        assert_eq!(range(B::Preceding(1.0), B::Following(1.0), 0), (0, 2));
+        assert_eq!(range(B::Preceding(1.0), B::Following(1.0), 7), (7, 8));
+        // Descending: 7, 4.5, 2, 2, 1.
+        let v = vec![Some(7.0), Some(4.5), Some(2.0), Some(2.0), Some(1.0)];
+        let p = Part::new(&[1, 1, 2, 1], v);
+        let desc = |start, end, j| p.bounds(FrameUnits::Range, start, end, true, j);
+        assert_eq!(desc(B::Preceding(1.0), B::Following(0.5), 2), (2, 4));
+        assert_eq!(desc(B::Preceding(1.0), B::Following(0.5), 4), (2, 5));
+        assert_eq!(desc(B::Following(3.0), B::UnboundedFollowing, 0), (2, 5));
+        assert_eq!(desc(B::Following(2.5), B::UnboundedFollowing, 0), (1, 5));
     }
 
     #[test]

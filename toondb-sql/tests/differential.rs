@@ -337,6 +337,20 @@ impl Gen {
                 "max({y}) OVER (ORDER BY {y} RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)"
             ),
             format!("count({x}) OVER (PARTITION BY {g} ORDER BY {y} RANGE CURRENT ROW)"),
+            // Offsets in ORDER BY values (RANGE) and in peer groups (GROUPS).
+            format!(
+                "sum({x}) OVER (ORDER BY {y}{desc} RANGE BETWEEN {} PRECEDING AND {} FOLLOWING)",
+                ["0", "1", "2.5", "10"][self.rng.random_range(0..4)],
+                ["0", "1", "0.5", "100"][self.rng.random_range(0..4)]
+            ),
+            format!("count(*) OVER (ORDER BY {y}{desc} RANGE BETWEEN 2 FOLLOWING AND 5 FOLLOWING)"),
+            format!(
+                "count(*) OVER (PARTITION BY {g} ORDER BY {y} GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW)"
+            ),
+            format!(
+                "max({x}) OVER (ORDER BY {y}{desc} GROUPS BETWEEN CURRENT ROW AND 2 FOLLOWING)"
+            ),
+            format!("min({x}) OVER (ORDER BY {y} GROUPS BETWEEN 2 PRECEDING AND 1 PRECEDING)"),
         ];
         let a = wins[self.rng.random_range(0..wins.len())].clone();
         let b = wins[self.rng.random_range(0..wins.len())].clone();
