@@ -463,6 +463,22 @@ mod tests {
         }
     }
 
+    /// A put of a value of random length (up to 11 bytes) or, one time in five, a delete.
+    fn random_write(
+        rng: &mut StdRng,
+        step: usize,
+        key: Vec<u8>,
+        buf: &mut WriteBuf,
+        model: &mut Model,
+    ) {
+        let len = rng.random_range(0..12);
+        let value = rng
+            .random_bool(0.8)
+            .then(|| vec![b'a' + (step % 26) as u8; len]);
+        buf.insert(&key, value.as_deref());
+        model.insert(key, value);
+    }
+
     /// Random writes (new keys, overwrites of every length, deletes) interleaved with
     /// point reads and ranges in both orders, each checked against a `BTreeMap`.
     #[test]
@@ -473,14 +489,7 @@ mod tests {
         for step in 0..20_000 {
             let key = format!("{:03}", rng.random_range(0..1000)).into_bytes();
             match rng.random_range(0..10) {
-                0..=5 => {
-                    let len = rng.random_range(0..12);
-                    let value = rng
-                        .random_bool(0.8)
-                        .then(|| vec![b'a' + (step % 26) as u8; len]);
-                    buf.insert(&key, value.as_deref());
-                    model.insert(key, value);
-                }
+                0..=5 => random_write(&mut rng, step, key, &mut buf, &mut model),
                 6..=7 => {
                     let want = model.get(&key).map(|v| v.as_deref());
                     assert_eq!(buf.get(&key), want, "get {key:?} at step {step}");
@@ -530,14 +539,7 @@ mod tests {
         for step in 0..30_000 {
             let key = format!("{:03}", rng.random_range(0..600)).into_bytes();
             match rng.random_range(0..100) {
-                0..=54 => {
-                    let len = rng.random_range(0..12);
-                    let value = rng
-                        .random_bool(0.8)
-                        .then(|| vec![b'a' + (step % 26) as u8; len]);
-                    buf.insert(&key, value.as_deref());
-                    model.insert(key, value);
-                }
+                0..=54 => random_write(&mut rng, step, key, &mut buf, &mut model),
                 55..=69 => {
                     let want = model.get(&key).map(|v| v.as_deref());
                     assert_eq!(buf.get(&key), want, "get {key:?} at step {step}");
