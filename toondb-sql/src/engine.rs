@@ -10,7 +10,7 @@ use toondb_storage::{Database, Keyspace, Transaction};
 use crate::bind::{Binder, Stmt};
 use crate::catalog::{Catalog, Index, norm};
 use crate::error::{Error, Result};
-use crate::exec::{Ctx, Writer, index_prefix, run, table_prefix};
+use crate::exec::{Ctx, FastMap, Writer, index_prefix, run, table_prefix};
 use crate::kv::StmtKv;
 use crate::parse::{Parsed, parse};
 use crate::result::SqlResult;
@@ -65,13 +65,16 @@ type Token = Arc<[u8]>;
 /// A bound statement, the catalog version it was bound against, and its parameter count.
 type CachedPlan = (Token, Arc<Stmt>, usize);
 
-/// The catalog one transaction reads, remembered between its statements so that each
-/// statement does not read the catalog version again. The transaction's snapshot never
-/// changes, so the catalog only changes by the transaction's own DDL, which clears it.
+/// What one transaction learned of its snapshot, remembered between its statements: the
+/// catalog it reads (so that each statement does not read the catalog version again; the
+/// snapshot never changes, so the catalog only changes by the transaction's own DDL, which
+/// clears it) and which key prefixes the snapshot holds keys under (see
+/// [`StmtKv::snapshot_has_prefix`]).
 #[derive(Default)]
 pub(crate) struct TxnCatalog {
     txn_id: Option<u64>,
     current: Option<(Token, Arc<Catalog>)>,
+    prefixes: FastMap<Vec<u8>, bool>,
 }
 
 struct Prepared {
@@ -313,6 +316,9 @@ impl SqlEngine {
             return Ok((token.clone(), cat.clone()));
         }
         let found = self.read_catalog(txn)?;
+        if known.txn_id != Some(txn.id()) {
+            known.prefixes.clear();
+        }
         known.txn_id = Some(txn.id());
         known.current = Some(found.clone());
         Ok(found)
@@ -415,7 +421,7 @@ impl SqlEngine {
     ) -> Result<SqlResult> {
         // The statement runs under a savepoint: if it fails, it changes nothing.
         let savepoint = txn.savepoint();
-        let mut kv = StmtKv::new(txn, &self.inner.ks);
+        let mut kv = StmtKv::new(txn, &self.inner.ks, &mut known.prefixes);
         let result = exec_on(&mut kv, catalog, stmt, params);
         let catalog_written = kv.catalog_written;
         match result {

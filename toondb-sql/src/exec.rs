@@ -1208,12 +1208,24 @@ impl<'k, 't> Writer<'k, 't> {
         } else {
             rowid
         };
-        let suffix = row_key_suffix(table, row, rowid);
         let mut key = table_prefix(table.id);
+        // A table with no row in the transaction's snapshot (created, emptied or never
+        // filled before the transaction began): its keys, and its index entries, can only
+        // be among the transaction's own writes, so the conflict checks look there alone.
+        let own_only = !self.kv.snapshot_has_prefix(&key)?;
+        let suffix = row_key_suffix(table, row, rowid);
         key.extend_from_slice(&suffix);
+        // The value under a key, where a conflicting row would be.
+        let taken = |kv: &StmtKv<'_>, k: &[u8]| -> Result<Option<Vec<u8>>> {
+            if own_only {
+                Ok(kv.get_own(k).map(<[u8]>::to_vec))
+            } else {
+                kv.get(k)
+            }
+        };
         // Conflicts: primary key, then each unique index.
         let mut victims: Vec<Vec<u8>> = Vec::new();
-        if !table.pk.is_empty() && self.kv.contains(&key)? {
+        if !table.pk.is_empty() && taken(self.kv, &key)?.is_some() {
             match conflict {
                 Conflict::Abort => {
                     return Err(Error::UniqueViolation {
@@ -1234,7 +1246,7 @@ impl<'k, 't> Writer<'k, 't> {
             let ik = index_key(ix, row, &suffix);
             if ik.len() > index_prefix(ix.id).len()
                 && ix.columns.iter().all(|&c| !row[c].is_null())
-                && let Some(other) = self.kv.get(&ik)?
+                && let Some(other) = taken(self.kv, &ik)?
             {
                 match conflict {
                     Conflict::Abort => {

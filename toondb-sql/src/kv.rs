@@ -8,6 +8,8 @@ use std::ops::Bound;
 use toondb_storage::{Keyspace, ScanOrder, Transaction};
 
 use crate::error::{Error, Result};
+use crate::exec::FastMap;
+use crate::keycode::prefix_successor;
 
 pub(crate) type KvIter<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
 
@@ -15,18 +17,48 @@ pub(crate) type KvIter<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>
 pub(crate) struct StmtKv<'t> {
     txn: &'t mut Transaction,
     ks: &'t Keyspace,
+    /// Per key prefix asked about: whether the transaction's snapshot holds keys under it
+    /// (kept for the whole transaction: its snapshot never changes).
+    prefixes: &'t mut FastMap<Vec<u8>, bool>,
     /// Whether the statement rewrote the catalog (so the transaction's cached copy of it
     /// is stale).
     pub(crate) catalog_written: bool,
 }
 
 impl<'t> StmtKv<'t> {
-    pub(crate) fn new(txn: &'t mut Transaction, ks: &'t Keyspace) -> Self {
+    pub(crate) fn new(
+        txn: &'t mut Transaction,
+        ks: &'t Keyspace,
+        prefixes: &'t mut FastMap<Vec<u8>, bool>,
+    ) -> Self {
         StmtKv {
             txn,
             ks,
+            prefixes,
             catalog_written: false,
         }
+    }
+
+    /// Whether the transaction's snapshot holds any key starting with `prefix`, its own
+    /// writes left out: one range probe per prefix per transaction. When it does not,
+    /// [`StmtKv::get_own`] answers for any key under the prefix.
+    pub(crate) fn snapshot_has_prefix(&mut self, prefix: &[u8]) -> Result<bool> {
+        if let Some(&has) = self.prefixes.get(prefix) {
+            return Ok(has);
+        }
+        let end = prefix_successor(prefix);
+        let upper = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        let has = self
+            .txn
+            .snapshot_has_range(self.ks, Bound::Included(prefix), upper)?;
+        self.prefixes.insert(prefix.to_vec(), has);
+        Ok(has)
+    }
+
+    /// The value of `key` among the transaction's own writes only: the answer for a key
+    /// under a prefix the snapshot holds nothing under.
+    pub(crate) fn get_own(&self, key: &[u8]) -> Option<&[u8]> {
+        self.txn.own_write(self.ks, key).flatten()
     }
 
     pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -36,11 +68,6 @@ impl<'t> StmtKv<'t> {
     /// Like [`StmtKv::get`], handing the value to `f` borrowed instead of copying it.
     pub(crate) fn get_with<T>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
         Ok(self.txn.get_with(self.ks, key, f)?)
-    }
-
-    /// Whether `key` holds a value.
-    pub(crate) fn contains(&self, key: &[u8]) -> Result<bool> {
-        Ok(self.get_with(key, |_| ())?.is_some())
     }
 
     pub(crate) fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {

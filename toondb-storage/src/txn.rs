@@ -434,6 +434,46 @@ impl Transaction {
         }
     }
 
+    /// This transaction's own buffered write of `key` in `ks`: `Some(Some(value))` for a
+    /// put, `Some(None)` for a delete, `None` when it wrote nothing there. With
+    /// [`snapshot_has_range`](Transaction::snapshot_has_range), a caller that checks many
+    /// keys of a range the snapshot does not hold (rows of a table created or emptied
+    /// before the transaction began, say) can skip the snapshot for each of them.
+    pub fn own_write(&self, ks: &Keyspace, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.writes.get(ks).and_then(|w| w.get(key))
+    }
+
+    /// Whether the transaction's snapshot holds any key of `ks` between the bounds, its
+    /// own writes left out (one step of a range read).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = toondb_storage::Database::open(dir.path())?;
+    /// # use std::ops::Bound;
+    /// let ks = db.keyspace("rows")?;
+    /// db.put_in(&ks, b"a1", b"x")?;
+    /// let mut txn = db.begin_transaction()?;
+    /// txn.put(&ks, b"b1", b"y")?;
+    /// let within = |p: &'static [u8], q: &'static [u8]| (Bound::Included(p), Bound::Excluded(q));
+    /// let (lo, hi) = within(b"a", b"b");
+    /// assert!(txn.snapshot_has_range(&ks, lo, hi)?);
+    /// let (lo, hi) = within(b"b", b"c");
+    /// assert!(!txn.snapshot_has_range(&ks, lo, hi)?);
+    /// assert_eq!(txn.own_write(&ks, b"b1"), Some(Some(&b"y"[..])));
+    /// # Ok::<(), toondb_storage::Error>(())
+    /// ```
+    pub fn snapshot_has_range(
+        &self,
+        ks: &Keyspace,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+    ) -> Result<bool> {
+        match self.snapshot.range(ks, lower, upper)? {
+            Some(mut range) => Ok(range.next().transpose().map_err(Error::engine)?.is_some()),
+            None => Ok(false),
+        }
+    }
+
     /// Buffers a write of `value` under `key` in `ks`.
     pub fn put(&mut self, ks: &Keyspace, key: &[u8], value: &[u8]) -> Result<()> {
         check_key(key)?;
