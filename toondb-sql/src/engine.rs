@@ -71,7 +71,7 @@ type CachedPlan = (Token, Arc<Stmt>, usize);
 /// clears it) and which key prefixes the snapshot holds keys under (see
 /// [`StmtKv::snapshot_has_prefix`]).
 #[derive(Default)]
-pub(crate) struct TxnCatalog {
+pub(crate) struct TxnState {
     txn_id: Option<u64>,
     current: Option<(Token, Arc<Catalog>)>,
     prefixes: FastMap<Vec<u8>, bool>,
@@ -109,7 +109,7 @@ struct Inner {
     catalogs: Mutex<HashMap<Token, Arc<Catalog>>>,
     stmts: Mutex<HashMap<String, Arc<Prepared>>>,
     /// The catalog of the last caller-owned transaction run through `execute_in`.
-    external: Mutex<TxnCatalog>,
+    external: Mutex<TxnState>,
 }
 
 /// The SQL engine over one [`Database`]: cheap to clone, `Send + Sync`. Holds the catalog
@@ -161,7 +161,7 @@ impl SqlEngine {
                 ks,
                 catalogs: Mutex::new(HashMap::new()),
                 stmts: Mutex::new(HashMap::new()),
-                external: Mutex::new(TxnCatalog::default()),
+                external: Mutex::new(TxnState::default()),
             }),
         })
     }
@@ -187,7 +187,7 @@ impl SqlEngine {
         let mut attempt = 0;
         loop {
             let mut txn = self.inner.db.begin_transaction()?;
-            let mut cat = TxnCatalog::default();
+            let mut cat = TxnState::default();
             let err = match self.run_prepared(&mut txn, &prepared, params, &mut cat) {
                 Ok(r) => match txn.commit() {
                     Ok(_) => return Ok(r),
@@ -227,7 +227,7 @@ impl SqlEngine {
         txn: &mut Transaction,
         sql: &str,
         params: &[Value],
-        known: &mut TxnCatalog,
+        known: &mut TxnState,
     ) -> Result<SqlResult> {
         let prepared = self.prepare(sql)?;
         if prepared.parsed.ast.iter().any(is_txn_control) {
@@ -244,7 +244,7 @@ impl SqlEngine {
         Session {
             engine: self.clone(),
             txn: None,
-            catalog: TxnCatalog::default(),
+            catalog: TxnState::default(),
         }
     }
 
@@ -308,7 +308,7 @@ impl SqlEngine {
     fn load_catalog(
         &self,
         txn: &Transaction,
-        known: &mut TxnCatalog,
+        known: &mut TxnState,
     ) -> Result<(Token, Arc<Catalog>)> {
         if known.txn_id == Some(txn.id())
             && let Some((token, cat)) = &known.current
@@ -350,7 +350,7 @@ impl SqlEngine {
         txn: &mut Transaction,
         p: &Prepared,
         params: &[Value],
-        known: &mut TxnCatalog,
+        known: &mut TxnState,
     ) -> Result<SqlResult> {
         self.run_statements(txn, p, params, known)
             .map_err(|e| p.parsed.map_error(e))
@@ -361,7 +361,7 @@ impl SqlEngine {
         txn: &mut Transaction,
         p: &Prepared,
         params: &[Value],
-        known: &mut TxnCatalog,
+        known: &mut TxnState,
     ) -> Result<SqlResult> {
         let mut last = SqlResult::default();
         let single = p.parsed.ast.len() == 1;
@@ -417,7 +417,7 @@ impl SqlEngine {
         catalog: &Catalog,
         stmt: &Stmt,
         params: &[Value],
-        known: &mut TxnCatalog,
+        known: &mut TxnState,
     ) -> Result<SqlResult> {
         // The statement runs under a savepoint: if it fails, it changes nothing.
         let savepoint = txn.savepoint();
@@ -772,7 +772,7 @@ fn exec_on(
 pub struct Session {
     engine: SqlEngine,
     txn: Option<Transaction>,
-    catalog: TxnCatalog,
+    catalog: TxnState,
 }
 
 impl std::fmt::Debug for Session {
