@@ -2544,20 +2544,15 @@ impl<'a> Binder<'a> {
             self.win_ok = saved;
             return r;
         }
-        let CallArgs {
-            args,
-            distinct,
-            star,
-            filter,
-        } = call;
-        if filter.is_some() {
+        if call.filter.is_some() {
             return Err(Error::invalid(format!(
                 "FILTER may not be used with non-aggregate {name}()"
             )));
         }
-        if star || distinct {
+        if call.star || call.distinct {
             return Err(wrong());
         }
+        let args = call.args;
         let (func, lo, hi) = scalar_func(&name).ok_or_else(|| Error::Unsupported {
             feature: format!("function {name}()"),
         })?;
