@@ -184,11 +184,20 @@ impl SqlEngine {
                 message: "BEGIN/COMMIT/ROLLBACK need a session (SqlEngine::session)".into(),
             });
         }
+        self.autocommit_with(|txn, known| self.run_prepared(txn, &prepared, params, known))
+    }
+
+    /// Runs `work` in a storage transaction of its own and commits it, retrying a
+    /// write-write conflict with backoff.
+    fn autocommit_with(
+        &self,
+        work: impl Fn(&mut Transaction, &mut TxnState) -> Result<SqlResult>,
+    ) -> Result<SqlResult> {
         let mut attempt = 0;
         loop {
             let mut txn = self.inner.db.begin_transaction()?;
             let mut cat = TxnState::default();
-            let err = match self.run_prepared(&mut txn, &prepared, params, &mut cat) {
+            let err = match work(&mut txn, &mut cat) {
                 Ok(r) => match txn.commit() {
                     Ok(_) => return Ok(r),
                     Err(e) => Error::from(e),
@@ -364,51 +373,58 @@ impl SqlEngine {
         known: &mut TxnState,
     ) -> Result<SqlResult> {
         let mut last = SqlResult::default();
-        let single = p.parsed.ast.len() == 1;
-        for st in &p.parsed.ast {
-            let (token, catalog) = self.load_catalog(txn, known)?;
-            let cached = if single {
-                lock(&p.plan)
-                    .as_ref()
-                    .filter(|(t, _, _)| *t == token)
-                    .map(|(_, s, n)| (s.clone(), *n))
-            } else {
-                None
-            };
-            let (stmt, nparams) = match cached {
-                Some(c) => {
-                    self.inner
-                        .counters
-                        .plan_hits
-                        .fetch_add(1, Ordering::Relaxed);
-                    c
-                }
-                None => {
-                    self.inner.counters.plans.fetch_add(1, Ordering::Relaxed);
-                    let mut b = Binder::new(&catalog).with_hints(&p.parsed);
-                    let s = Arc::new(b.bind_statement(st)?);
-                    let n = b.param_count;
-                    if single {
-                        *lock(&p.plan) = Some((token.clone(), s.clone(), n));
-                    }
-                    (s, n)
-                }
-            };
-            if nparams > params.len() {
-                return Err(Error::invalid(format!(
-                    "statement needs {nparams} parameter(s), {} given",
-                    params.len()
-                )));
-            }
-            if single && nparams < params.len() {
-                return Err(Error::invalid(format!(
-                    "statement needs {nparams} parameter(s), {} given",
-                    params.len()
-                )));
-            }
-            last = self.exec_stmt(txn, &catalog, &stmt, params, known)?;
+        for i in 0..p.parsed.ast.len() {
+            last = self.run_statement(txn, p, i, params, known)?;
         }
         Ok(last)
+    }
+
+    /// Binds (or takes from the plan cache) and runs statement `i` of a prepared text.
+    /// Errors carry positions in the parsed text; callers map them back.
+    fn run_statement(
+        &self,
+        txn: &mut Transaction,
+        p: &Prepared,
+        i: usize,
+        params: &[Value],
+        known: &mut TxnState,
+    ) -> Result<SqlResult> {
+        let single = p.parsed.ast.len() == 1;
+        let (token, catalog) = self.load_catalog(txn, known)?;
+        let cached = if single {
+            lock(&p.plan)
+                .as_ref()
+                .filter(|(t, _, _)| *t == token)
+                .map(|(_, s, n)| (s.clone(), *n))
+        } else {
+            None
+        };
+        let (stmt, nparams) = match cached {
+            Some(c) => {
+                self.inner
+                    .counters
+                    .plan_hits
+                    .fetch_add(1, Ordering::Relaxed);
+                c
+            }
+            None => {
+                self.inner.counters.plans.fetch_add(1, Ordering::Relaxed);
+                let mut b = Binder::new(&catalog).with_hints(&p.parsed);
+                let s = Arc::new(b.bind_statement(&p.parsed.ast[i])?);
+                let n = b.param_count;
+                if single {
+                    *lock(&p.plan) = Some((token.clone(), s.clone(), n));
+                }
+                (s, n)
+            }
+        };
+        if nparams > params.len() || (single && nparams < params.len()) {
+            return Err(Error::invalid(format!(
+                "statement needs {nparams} parameter(s), {} given",
+                params.len()
+            )));
+        }
+        self.exec_stmt(txn, &catalog, &stmt, params, known)
     }
 
     fn exec_stmt(
@@ -822,7 +838,7 @@ impl Session {
             };
         }
         let mut last = SqlResult::default();
-        for st in &prepared.parsed.ast {
+        for (i, st) in prepared.parsed.ast.iter().enumerate() {
             last = match st {
                 ast::Statement::StartTransaction { .. } => {
                     if self.txn.is_some() {
@@ -857,14 +873,18 @@ impl Session {
                         });
                     }
                 },
-                other => {
-                    let text = other.to_string();
+                // Run from the parsed statement, not its text rendered again: the parse
+                // may have rewritten syntax (shifts, index hints) that only it resolves.
+                _ => {
+                    let engine = &self.engine;
+                    let run = |txn: &mut Transaction, known: &mut TxnState| {
+                        engine
+                            .run_statement(txn, &prepared, i, params, known)
+                            .map_err(|e| prepared.parsed.map_error(e))
+                    };
                     match &mut self.txn {
-                        Some(txn) => {
-                            self.engine
-                                .execute_in_inner(txn, &text, params, &mut self.catalog)?
-                        }
-                        None => self.engine.autocommit(&text, params)?,
+                        Some(txn) => run(txn, &mut self.catalog)?,
+                        None => engine.autocommit_with(run)?,
                     }
                 }
             };

@@ -922,3 +922,26 @@ fn schema_sql_recreates_the_schema() {
             .is_err()
     );
 }
+
+#[test]
+fn session_scripts_keep_rewritten_syntax() {
+    let (_d, _db, sql) = open();
+    let mut s = sql.session();
+    let r = s
+        .execute("CREATE TABLE h (a INTEGER PRIMARY KEY, b); CREATE INDEX h_b ON h (b); BEGIN; INSERT INTO h VALUES (1, 1 << 3); SELECT b >> 1 FROM h INDEXED BY h_b; COMMIT; SELECT b FROM h NOT INDEXED")
+        .unwrap();
+    assert_eq!(r.rows[0].get(0), Some(&Value::Integer(8)));
+    // Each statement of a script runs from its parse, shifts, index hints and the
+    // IN-table shorthand included, inside the script's transaction.
+    let r = s
+        .execute("CREATE TABLE one (x); INSERT INTO one VALUES (4); BEGIN; SELECT b >> 1, b >> 1 IN one FROM h INDEXED BY h_b")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.rows[0].get(0), Some(&Value::Integer(4)));
+    assert_eq!(r.rows[0].get(1), Some(&Value::Integer(1)));
+    assert!(s.in_transaction());
+    let e = s
+        .execute("SELECT 1;\nSELECT * FROM h INDEXED BY nope")
+        .unwrap_err();
+    assert!(e.to_string().contains("no such index: nope"), "{e}");
+    s.execute("ROLLBACK").unwrap();
+}
