@@ -6,7 +6,7 @@ use sqlparser::ast;
 
 use crate::catalog::{Catalog, Column, Table, View, norm};
 use crate::error::{Error, Location, Result};
-use crate::parse::{IndexHint, Parsed, Shift};
+use crate::parse::{IndexHint, Notes, Parsed, Shift};
 use crate::plan::{
     Access, AggCall, AggFunc, BinOp, Expr, Frame, FrameBound, FrameUnits, Func, IndexChoice,
     JoinKind, Need, Plan, SetOp, SortKey, SubKind, SubQuery, UnOp, WinCall, WinFunc, WinOrder,
@@ -100,8 +100,9 @@ struct Level {
 /// Binds statements against one catalog snapshot.
 pub(crate) struct Binder<'a> {
     catalog: &'a Catalog,
-    /// The parsed text, for the index hints its rewrite took out (`INDEXED BY`).
-    parsed: Option<&'a Parsed>,
+    /// What the parse of the text being bound rewrote: index hints and shifts (the
+    /// statement's, or a view's while it is expanded).
+    notes: Notes,
     levels: Vec<Level>,
     /// Level index of every outer reference made so far (for correlation detection).
     ref_levels: Vec<usize>,
@@ -388,8 +389,8 @@ impl<'a> Binder<'a> {
                 other => {
                     use sqlparser::ast::Spanned;
                     let shift = self
-                        .parsed
-                        .and_then(|p| p.shift_between(left.span().end, right.span().start));
+                        .notes
+                        .shift_between(left.span().end, right.span().start);
                     match shift {
                         Some(Shift::Left) => BinOp::ShiftLeft,
                         Some(Shift::Right) => BinOp::ShiftRight,
@@ -408,16 +409,16 @@ impl<'a> Binder<'a> {
         Ok(acc)
     }
 
-    /// Binds with the index hints the parse of the statement's text took out.
-    pub(crate) fn with_hints(mut self, parsed: &'a Parsed) -> Self {
-        self.parsed = Some(parsed);
+    /// Binds with what the parse of the statement's text rewrote (index hints, shifts).
+    pub(crate) fn with_notes(mut self, parsed: &Parsed) -> Self {
+        self.notes = parsed.notes.clone();
         self
     }
 
     pub(crate) fn new(catalog: &'a Catalog) -> Self {
         Binder {
             catalog,
-            parsed: None,
+            notes: Notes::default(),
             levels: Vec::new(),
             ref_levels: Vec::new(),
             next_sub: 0,
@@ -765,7 +766,7 @@ impl<'a> Binder<'a> {
             ));
         }
         let name = object_name(&cv.name)?;
-        let sql = cv.query.to_string();
+        let sql = self.view_sql(&cv.query);
         if sql.len() > MAX_VIEW_SQL {
             return Err(Error::unsupported(format!(
                 "views whose SELECT is longer than {} KiB ({name})",
@@ -805,6 +806,28 @@ impl<'a> Binder<'a> {
             view: View { name, columns, sql },
             if_not_exists: cv.if_not_exists,
         })
+    }
+
+    /// The text a view stores: its SELECT as sqlparser renders it, each `^` that the parse
+    /// put in for a shift turned back into `<<` or `>>` (the text is parsed again at each
+    /// use, without this parse's records). Index hints are not kept.
+    fn view_sql(&self, q: &ast::Query) -> String {
+        use sqlparser::ast::Spanned;
+        let mut q = q.clone();
+        let notes = &self.notes;
+        let _ = ast::visit_expressions_mut(&mut q, |e| {
+            if let ast::Expr::BinaryOp { left, op, right } = e
+                && *op == ast::BinaryOperator::BitwiseXor
+            {
+                match notes.shift_between(left.span().end, right.span().start) {
+                    Some(Shift::Left) => *op = ast::BinaryOperator::PGBitwiseShiftLeft,
+                    Some(Shift::Right) => *op = ast::BinaryOperator::PGBitwiseShiftRight,
+                    None => {}
+                }
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        q.to_string()
     }
 
     /// Binds a view's SELECT on its own: no enclosing query is in scope (a view cannot
@@ -849,9 +872,12 @@ impl<'a> Binder<'a> {
                 v.name
             )));
         }
-        let query = parse_view(v)?;
+        let (query, notes) = parse_view(v)?;
         self.expanding.push(v.name.clone());
+        // The view's text was parsed on its own: its rewrite notes apply inside it.
+        let outer = std::mem::replace(&mut self.notes, notes);
         let out = self.bind_view_query(&query);
+        self.notes = outer;
         self.expanding.pop();
         // Positions inside the view's stored text mean nothing to the statement's author.
         let mut out = out.map_err(without_location)?;
@@ -967,7 +993,7 @@ impl<'a> Binder<'a> {
                 _ => None,
             },
         };
-        let Some(hint) = last.and_then(|l| self.parsed?.hint_after(l)) else {
+        let Some(hint) = last.and_then(|l| self.notes.hint_after(l)) else {
             return Ok(IndexChoice::Any);
         };
         Ok(match hint {
@@ -3198,7 +3224,7 @@ fn cannot_modify_view(name: &str) -> String {
 }
 
 /// Parses a view's stored SELECT.
-pub(crate) fn parse_view(v: &View) -> Result<ast::Query> {
+pub(crate) fn parse_view(v: &View) -> Result<(ast::Query, Notes)> {
     let bad = |why: String| Error::Corrupt {
         message: format!("view {}: stored SELECT {why}", v.name),
     };
@@ -3208,7 +3234,7 @@ pub(crate) fn parse_view(v: &View) -> Result<ast::Query> {
     let mut parsed =
         crate::parse::parse(&v.sql).map_err(|e| bad(format!("does not parse: {e}")))?;
     match parsed.ast.pop() {
-        Some(ast::Statement::Query(q)) if parsed.ast.is_empty() => Ok(*q),
+        Some(ast::Statement::Query(q)) if parsed.ast.is_empty() => Ok((*q, parsed.notes)),
         _ => Err(bad("is not a single SELECT".into())),
     }
 }

@@ -409,7 +409,7 @@ impl SqlEngine {
             }
             None => {
                 self.inner.counters.plans.fetch_add(1, Ordering::Relaxed);
-                let mut b = Binder::new(&catalog).with_hints(&p.parsed);
+                let mut b = Binder::new(&catalog).with_notes(&p.parsed);
                 let s = Arc::new(b.bind_statement(&p.parsed.ast[i])?);
                 let n = b.param_count;
                 if single {

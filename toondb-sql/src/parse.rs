@@ -63,23 +63,32 @@ pub(crate) enum Shift {
     Right,
 }
 
-/// Parsed statements, the insertions the rewrite made, the index hints it took out and the
-/// shift operators it replaced, by original position (none of these on the common path).
-#[derive(Debug)]
-pub(crate) struct Parsed {
-    pub(crate) ast: Vec<ast::Statement>,
+/// What the rewrite did, for the binder and for error positions: the insertions it made,
+/// the index hints it took out and the shift operators it replaced, by original position
+/// (all empty on the common path).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Notes {
     insertions: Vec<Insertion>,
     hints: Vec<TableHint>,
     shifts: Vec<(Location, Shift)>,
+}
+
+/// Parsed statements, and what the rewrite did to the text (see [`Notes`]).
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    pub(crate) ast: Vec<ast::Statement>,
+    pub(crate) notes: Notes,
 }
 
 impl Parsed {
     /// Maps the positions in `e` (which are positions in the parsed, possibly rewritten,
     /// text) back to positions in the original text.
     pub(crate) fn map_error(&self, e: Error) -> Error {
-        map_error(e, &self.insertions)
+        map_error(e, &self.notes.insertions)
     }
+}
 
+impl Notes {
     /// The index hint written after the table reference whose last token (alias or last
     /// name part) is `last`.
     pub(crate) fn hint_after(&self, last: &ast::Ident) -> Option<&IndexHint> {
@@ -130,32 +139,19 @@ pub(crate) fn parse(sql: &str) -> Result<Parsed> {
         Ok(ast) => {
             return Ok(Parsed {
                 ast,
-                insertions: Vec::new(),
-                hints: Vec::new(),
-                shifts: Vec::new(),
+                notes: Notes::default(),
             });
         }
         Err(e) => e,
     };
-    let Some(Rewritten {
-        text,
-        insertions,
-        hints,
-        shifts,
-    }) = rewrite(sql)
-    else {
+    let Some(Rewritten { text, notes }) = rewrite(sql) else {
         return Err(syntax_error(first));
     };
     match Parser::parse_sql(&SQLiteDialect {}, &text) {
-        Ok(ast) => Ok(Parsed {
-            ast,
-            insertions,
-            hints,
-            shifts,
-        }),
+        Ok(ast) => Ok(Parsed { ast, notes }),
         // The rewritten text fixed the spots above; what still fails is reported at its
         // position in the original text.
-        Err(e) => Err(map_error(syntax_error(e), &insertions)),
+        Err(e) => Err(map_error(syntax_error(e), &notes.insertions)),
     }
 }
 
@@ -284,13 +280,10 @@ fn is_name(t: &TokenWithSpan) -> bool {
     }
 }
 
-/// The rewritten text, what was inserted into it, the hints taken out of it and the shift
-/// operators replaced in it.
+/// The rewritten text, and what the rewrite did to it.
 struct Rewritten {
     text: String,
-    insertions: Vec<Insertion>,
-    hints: Vec<TableHint>,
-    shifts: Vec<(Location, Shift)>,
+    notes: Notes,
 }
 
 /// Whether `t` is the unquoted word `word`.
@@ -451,9 +444,11 @@ fn rewrite(sql: &str) -> Option<Rewritten> {
     insertions.sort_by_key(|i| (i.line, i.column));
     Some(Rewritten {
         text: out,
-        insertions,
-        hints,
-        shifts,
+        notes: Notes {
+            insertions,
+            hints,
+            shifts,
+        },
     })
 }
 
@@ -525,7 +520,7 @@ mod tests {
         );
         let at = |h: &TableHint| (h.line, h.column, h.hint.clone());
         assert_eq!(
-            r.hints.iter().map(at).collect::<Vec<_>>(),
+            r.notes.hints.iter().map(at).collect::<Vec<_>>(),
             vec![
                 (1, 15, IndexHint::IndexedBy("t_b".into())),
                 (1, 38, IndexHint::NotIndexed),
@@ -565,19 +560,19 @@ mod tests {
         };
         // `y` sits 16 characters further right in the parsed text than in the original.
         assert_eq!(
-            p.hint_after(&alias.name),
+            p.notes.hint_after(&alias.name),
             Some(&IndexHint::IndexedBy("i2".into()))
         );
-        assert_eq!(p.hint_after(&ast::Ident::new("y")), None);
+        assert_eq!(p.notes.hint_after(&ast::Ident::new("y")), None);
     }
 
     #[test]
     fn parse_uses_the_rewrite_only_when_needed() {
         let p = parse("SELECT 1 IN (SELECT 2)").unwrap();
-        assert!(p.insertions.is_empty());
+        assert!(p.notes.insertions.is_empty());
         let p = parse("SELECT 1 IN t1").unwrap();
         assert_eq!(p.ast[0].to_string(), "SELECT 1 IN (SELECT * FROM t1)");
-        assert_eq!(p.insertions.len(), 2);
+        assert_eq!(p.notes.insertions.len(), 2);
         // Errors that are not about IN are reported as they were.
         let e = parse("SELEC 1").unwrap_err();
         assert!(matches!(e, Error::Syntax { .. }), "{e}");

@@ -77,7 +77,7 @@ pub(crate) fn objects(cat: &Catalog) -> Vec<SchemaObject> {
 fn views_in_dependency_order(cat: &Catalog) -> Vec<&View> {
     let uses = |v: &View| -> Vec<String> {
         let mut names = Vec::new();
-        if let Ok(q) = crate::bind::parse_view(v) {
+        if let Ok((q, _)) = crate::bind::parse_view(v) {
             let _ = sqlparser::ast::visit_relations(&q, |rel| {
                 if let Some(sqlparser::ast::ObjectNamePart::Identifier(id)) = rel.0.last() {
                     names.push(norm(&id.value));
