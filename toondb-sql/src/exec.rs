@@ -1114,17 +1114,22 @@ impl<'k, 't> Writer<'k, 't> {
             None => {
                 let p = table_prefix(table.id);
                 let end = prefix_successor(&p);
-                // The largest rowid: the first key of a reverse scan, read in place.
-                let mut max = 0;
-                self.kv.scan_with(
+                let (lower, upper) = (
                     Bound::Included(p.as_slice()),
                     end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
-                    true,
-                    |k, _| {
-                        max = k.get(p.len()..).and_then(decode_int_key).unwrap_or(0);
+                );
+                let rowid = |k: &[u8]| k.get(p.len()..).and_then(decode_int_key).unwrap_or(0);
+                // The largest rowid: the first key of a reverse scan, read in place; for a
+                // table with no row in the snapshot, among the transaction's own rows.
+                let mut max = 0;
+                if self.kv.snapshot_has_prefix(&p)? {
+                    self.kv.scan_with(lower, upper, true, |k, _| {
+                        max = rowid(k);
                         Ok(false)
-                    },
-                )?;
+                    })?;
+                } else if let Some(k) = self.kv.last_own_key(lower, upper) {
+                    max = rowid(k);
+                }
                 max.checked_add(1).ok_or_else(|| {
                     Error::invalid(format!("table {} is full (rowid overflow)", table.name))
                 })?

@@ -61,6 +61,15 @@ impl<'t> StmtKv<'t> {
         self.txn.own_write(self.ks, key).flatten()
     }
 
+    /// The largest key between the bounds that the transaction's own writes hold a value
+    /// under (deletes skipped): the answer under a prefix the snapshot holds nothing under.
+    pub(crate) fn last_own_key(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> Option<&[u8]> {
+        self.txn
+            .own_writes(self.ks, lower, upper, ScanOrder::Reverse)
+            .find(|(_, v)| v.is_some())
+            .map(|(k, _)| k)
+    }
+
     pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.get_with(key, <[u8]>::to_vec)
     }

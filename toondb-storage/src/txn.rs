@@ -443,6 +443,24 @@ impl Transaction {
         self.writes.get(ks).and_then(|w| w.get(key))
     }
 
+    /// This transaction's own buffered writes to `ks` between the bounds, in `order`:
+    /// `(key, Some(value))` for a put, `(key, None)` for a delete. The snapshot is not
+    /// read (see [`own_write`](Transaction::own_write)).
+    pub fn own_writes(
+        &self,
+        ks: &Keyspace,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        order: ScanOrder,
+    ) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> + '_ {
+        self.writes
+            .get(ks)
+            .filter(|_| !range_is_empty(lower, upper))
+            .map(|w| w.range(lower, upper, order))
+            .into_iter()
+            .flatten()
+    }
+
     /// Whether the transaction's snapshot holds any key of `ks` between the bounds, its
     /// own writes left out (one step of a range read).
     ///
@@ -460,6 +478,9 @@ impl Transaction {
     /// let (lo, hi) = within(b"b", b"c");
     /// assert!(!txn.snapshot_has_range(&ks, lo, hi)?);
     /// assert_eq!(txn.own_write(&ks, b"b1"), Some(Some(&b"y"[..])));
+    /// let (lo, hi) = within(b"a", b"c");
+    /// let own: Vec<_> = txn.own_writes(&ks, lo, hi, toondb_storage::ScanOrder::Forward).collect();
+    /// assert_eq!(own, vec![(&b"b1"[..], Some(&b"y"[..]))]);
     /// # Ok::<(), toondb_storage::Error>(())
     /// ```
     pub fn snapshot_has_range(
