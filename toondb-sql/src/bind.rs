@@ -766,7 +766,7 @@ impl<'a> Binder<'a> {
             ));
         }
         let name = object_name(&cv.name)?;
-        let sql = self.view_sql(&cv.query);
+        let sql = self.render(cv.query.as_ref());
         if sql.len() > MAX_VIEW_SQL {
             return Err(Error::unsupported(format!(
                 "views whose SELECT is longer than {} KiB ({name})",
@@ -808,14 +808,21 @@ impl<'a> Binder<'a> {
         })
     }
 
-    /// The text a view stores: its SELECT as sqlparser renders it, each `^` that the parse
-    /// put in for a shift turned back into `<<` or `>>` (the text is parsed again at each
-    /// use, without this parse's records). Index hints are not kept.
-    fn view_sql(&self, q: &ast::Query) -> String {
+    /// The text of a parsed node as sqlparser renders it, each `^` that the parse put in
+    /// for a shift turned back into `<<` or `>>`: the text a view stores (parsed again at
+    /// each use, without this parse's records) and the name of an unaliased result column.
+    /// Index hints are not kept.
+    fn render<T>(&self, node: &T) -> String
+    where
+        T: ast::VisitMut + Clone + std::fmt::Display,
+    {
         use sqlparser::ast::Spanned;
-        let mut q = q.clone();
+        if !self.notes.has_shifts() {
+            return node.to_string();
+        }
+        let mut node = node.clone();
         let notes = &self.notes;
-        let _ = ast::visit_expressions_mut(&mut q, |e| {
+        let _ = ast::visit_expressions_mut(&mut node, |e| {
             if let ast::Expr::BinaryOp { left, op, right } = e
                 && *op == ast::BinaryOperator::BitwiseXor
             {
@@ -827,7 +834,7 @@ impl<'a> Binder<'a> {
             }
             std::ops::ControlFlow::<()>::Continue(())
         });
-        q.to_string()
+        node.to_string()
     }
 
     /// Binds a view's SELECT on its own: no enclosing query is in scope (a view cannot
@@ -1806,7 +1813,7 @@ impl<'a> Binder<'a> {
                             ast::Expr::CompoundIdentifier(v) => {
                                 v.last().map(|i| i.value.clone()).unwrap_or_default()
                             }
-                            other => other.to_string(),
+                            other => self.render(other),
                         },
                     };
                     affs.push(self.affinity(&b));

@@ -102,6 +102,11 @@ impl Notes {
             .map(|h| &h.hint)
     }
 
+    /// Whether the rewrite replaced any shift operator.
+    pub(crate) fn has_shifts(&self) -> bool {
+        !self.shifts.is_empty()
+    }
+
     /// The shift operator written between the end of a binary operation's left operand
     /// and the start of its right one (positions in the parsed text), if the rewrite
     /// replaced one there.

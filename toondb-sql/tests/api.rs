@@ -939,6 +939,9 @@ fn session_scripts_keep_rewritten_syntax() {
     assert_eq!(r.rows[0].get(0), Some(&Value::Integer(4)));
     assert_eq!(r.rows[0].get(1), Some(&Value::Integer(1)));
     assert!(s.in_transaction());
+    // An unaliased result column is named by its expression, shifts as written.
+    let r = s.execute("SELECT 1 << 2, b >> 1 FROM h").unwrap();
+    assert_eq!(r.columns, vec!["1 << 2", "b >> 1"]);
     let e = s
         .execute("SELECT 1;\nSELECT * FROM h INDEXED BY nope")
         .unwrap_err();
