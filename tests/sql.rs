@@ -75,3 +75,37 @@ fn sql_errors_have_codes() {
         assert!(!err.remediation().is_empty());
     }
 }
+
+#[test]
+fn savepoints_undo_sql_and_kv_writes_together() -> toondb::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = Database::open(dir.path())?;
+    db.execute_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)")?;
+    db.transaction(|txn| {
+        txn.execute("INSERT INTO t VALUES (1, 'kept')")?;
+        let sp = txn.savepoint();
+        txn.execute("INSERT INTO t VALUES (2, 'undone')")?;
+        txn.execute("UPDATE t SET name = 'changed' WHERE id = 1")?;
+        txn.put(b"k", b"undone")?;
+        // A failing statement under the savepoint undoes only itself.
+        assert!(txn.execute("INSERT INTO t VALUES (3, 'undone')").is_err());
+        assert_eq!(
+            txn.execute("SELECT count(*) FROM t")?.scalar(),
+            Some(&Value::Integer(2))
+        );
+        txn.rollback_to(sp)?;
+        assert_eq!(txn.get(b"k")?, None);
+        txn.execute("INSERT INTO t VALUES (2, 'after')")?;
+        Ok(())
+    })?;
+    let r = db.execute_sql("SELECT id, name FROM t ORDER BY id")?;
+    let rows: Vec<_> = r.rows.iter().map(|row| row.values().to_vec()).collect();
+    assert_eq!(
+        rows,
+        vec![
+            vec![Value::Integer(1), Value::from("kept")],
+            vec![Value::Integer(2), Value::from("after")],
+        ]
+    );
+    Ok(())
+}
