@@ -428,7 +428,7 @@ impl Transaction {
             db.count_read(key.len() + v.len());
             f(v)
         };
-        match self.writes.get(ks).and_then(|w| w.get(key)) {
+        match self.own_write(ks, key) {
             Some(own) => Ok(own.map(counted)),
             None => self.snapshot.get_with(ks, key, counted),
         }
@@ -655,13 +655,10 @@ impl Transaction {
         upper: Bound<&[u8]>,
         order: ScanOrder,
     ) -> Result<Scan> {
-        let overlay = match self.writes.get(ks) {
-            Some(w) if !range_is_empty(lower, upper) => w
-                .range(lower, upper, ScanOrder::Forward)
-                .map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec)))
-                .collect(),
-            _ => Vec::new(),
-        };
+        let overlay = self
+            .own_writes(ks, lower, upper, ScanOrder::Forward)
+            .map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec)))
+            .collect();
         self.snapshot
             .scan(&self.db, ks, lower, upper, order, overlay)
     }
@@ -708,10 +705,7 @@ impl Transaction {
         // stops after the first pair (the largest key, say) pays for one step of each.
         self.db.count_query();
         let mut base = self.snapshot.range(ks, lower, upper)?;
-        let mut mine = match self.writes.get(ks) {
-            Some(w) if !range_is_empty(lower, upper) => Some(w.range(lower, upper, order)),
-            _ => None,
-        };
+        let mut mine = self.own_writes(ks, lower, upper, order);
         let next_base = |base: &mut Option<RedbRange>| -> Result<_> {
             match base.as_mut().and_then(|r| step(r, order)) {
                 Some(pair) => pair.map(Some).map_err(Error::engine),
@@ -719,7 +713,7 @@ impl Transaction {
             }
         };
         let mut base_peek = next_base(&mut base)?;
-        let mut mine_peek = mine.as_mut().and_then(Iterator::next);
+        let mut mine_peek = mine.next();
         loop {
             let take_mine = match (&base_peek, &mine_peek) {
                 (None, None) => return Ok(true),
@@ -736,7 +730,7 @@ impl Transaction {
             };
             if take_mine {
                 if let Some((k, v)) = mine_peek.take() {
-                    mine_peek = mine.as_mut().and_then(Iterator::next);
+                    mine_peek = mine.next();
                     if let Some(v) = v {
                         self.db.count_read(k.len() + v.len());
                         if !f(k, v)? {
