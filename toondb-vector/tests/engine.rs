@@ -452,14 +452,25 @@ fn many_batches_are_merged_into_few_segments() {
     }
     assert!(index.segment_count() <= 8);
     assert_eq!(index.len(), 9 * 2048);
-    // Every vector is still there after the merges, and the graph finds it.
-    for id in [5u64, 30_005, 80_100, 82_047] {
+    // Every vector is still there after the merges, and the graph finds nearly all of
+    // them. (The graph is approximate and its parallel build is not deterministic: an
+    // assertion on a handful of chosen ids failed about once in many runs.)
+    let sample: Vec<u64> = (0..9u64)
+        .flat_map(|b| (0..2048).step_by(31).map(move |i| b * 10_000 + i))
+        .collect();
+    let mut found = 0;
+    for &id in &sample {
         let q = index.get(id).unwrap();
-        assert_eq!(index.search_exact(&q, 1, None).unwrap()[0].distance, 0.0);
         assert_eq!(
-            index.search_with_ef(&q, 1, 200).unwrap()[0].distance,
+            index.search_exact(&q, 1, None).unwrap()[0].distance,
             0.0,
             "id {id}"
         );
+        if index.search_with_ef(&q, 1, 200).unwrap()[0].distance == 0.0 {
+            found += 1;
+        }
     }
+    let rate = found as f64 / sample.len() as f64;
+    println!("graph found {found} of {} sampled vectors", sample.len());
+    assert!(rate >= 0.97, "graph found {found} of {}", sample.len());
 }
