@@ -319,9 +319,13 @@ fn apply_group(
             // Several commits wrote this keyspace: order their writes by key, the later
             // commit's write last among equal keys (the sort is stable), and keep it.
             writes.sort_by(|a, b| a.0.cmp(b.0));
-            writes.reverse();
-            writes.dedup_by(|later, earlier| later.0 == earlier.0);
-            writes.reverse();
+            writes.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    *kept = *later;
+                }
+                same
+            });
         }
         stats.bytes_written += writes
             .iter()

@@ -552,11 +552,7 @@ impl Transaction {
     /// Undoes every write made since `savepoint` was set and ends it (and any savepoint
     /// set after it). Costs what those writes cost.
     pub fn rollback_to(&mut self, savepoint: Savepoint) -> Result<()> {
-        self.check_savepoint(&savepoint)?;
-        while self.savepoints >= savepoint.depth {
-            self.writes.values_mut().for_each(WriteBuf::rollback);
-            self.savepoints -= 1;
-        }
+        self.end_savepoints(&savepoint, WriteBuf::rollback)?;
         // A keyspace first written after the savepoint has nothing left to write.
         self.writes.retain(|_, w| !w.is_empty());
         Ok(())
@@ -564,9 +560,15 @@ impl Transaction {
 
     /// Ends `savepoint` (and any savepoint set after it), keeping the writes made since.
     pub fn release(&mut self, savepoint: Savepoint) -> Result<()> {
-        self.check_savepoint(&savepoint)?;
-        while self.savepoints >= savepoint.depth {
-            self.writes.values_mut().for_each(WriteBuf::release);
+        self.end_savepoints(&savepoint, WriteBuf::release)
+    }
+
+    /// Ends `sp` and every savepoint set after it, innermost first, by `end` on each
+    /// keyspace's marks.
+    fn end_savepoints(&mut self, sp: &Savepoint, end: fn(&mut WriteBuf)) -> Result<()> {
+        self.check_savepoint(sp)?;
+        while self.savepoints >= sp.depth {
+            self.writes.values_mut().for_each(end);
             self.savepoints -= 1;
         }
         Ok(())

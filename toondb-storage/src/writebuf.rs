@@ -39,6 +39,13 @@ struct Span {
     len: u32,
 }
 
+impl Span {
+    /// The bytes of the span in `arena`.
+    fn of(self, arena: &[u8]) -> &[u8] {
+        &arena[self.start..self.start + self.len as usize]
+    }
+}
+
 /// One key's latest write: its key and its value (`None` for a delete).
 #[derive(Clone, Copy)]
 struct Entry {
@@ -99,7 +106,7 @@ impl WriteBuf {
     }
 
     fn bytes(&self, span: Span) -> &[u8] {
-        &self.arena[span.start..span.start + span.len as usize]
+        span.of(&self.arena)
     }
 
     fn key(&self, id: u32) -> &[u8] {
@@ -230,7 +237,7 @@ impl WriteBuf {
         let mut arena = Vec::with_capacity(self.arena.len().saturating_sub(self.garbage));
         let mut move_span = |span: Span| {
             let start = arena.len();
-            arena.extend_from_slice(&self.arena[span.start..span.start + span.len as usize]);
+            arena.extend_from_slice(span.of(&self.arena));
             Span {
                 start,
                 len: span.len,
@@ -320,10 +327,7 @@ impl WriteBuf {
     }
 
     fn merge(arena: &[u8], entries: &[Entry], a: &[u32], b: &[u32]) -> Arc<[u32]> {
-        let key = |id: u32| {
-            let span = entries[id as usize].key;
-            &arena[span.start..span.start + span.len as usize]
-        };
+        let key = |id: u32| entries[id as usize].key.of(arena);
         let mut out = Vec::with_capacity(a.len() + b.len());
         let (mut i, mut j) = (0, 0);
         while i < a.len() && j < b.len() {
