@@ -77,6 +77,17 @@ pub(crate) struct TxnState {
     prefixes: FastMap<Vec<u8>, bool>,
 }
 
+impl TxnState {
+    /// Starts remembering for transaction `id`, forgetting what another one learned.
+    fn enter(&mut self, id: u64) {
+        if self.txn_id != Some(id) {
+            self.txn_id = Some(id);
+            self.current = None;
+            self.prefixes.clear();
+        }
+    }
+}
+
 struct Prepared {
     /// The statements, and how to map error positions back to the text as written.
     parsed: Parsed,
@@ -319,16 +330,11 @@ impl SqlEngine {
         txn: &Transaction,
         known: &mut TxnState,
     ) -> Result<(Token, Arc<Catalog>)> {
-        if known.txn_id == Some(txn.id())
-            && let Some((token, cat)) = &known.current
-        {
+        known.enter(txn.id());
+        if let Some((token, cat)) = &known.current {
             return Ok((token.clone(), cat.clone()));
         }
         let found = self.read_catalog(txn)?;
-        if known.txn_id != Some(txn.id()) {
-            known.prefixes.clear();
-        }
-        known.txn_id = Some(txn.id());
         known.current = Some(found.clone());
         Ok(found)
     }

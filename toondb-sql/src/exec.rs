@@ -1113,22 +1113,17 @@ impl<'k, 't> Writer<'k, 't> {
             Some(n) => *n,
             None => {
                 let p = table_prefix(table.id);
-                let end = prefix_successor(&p);
-                let (lower, upper) = (
-                    Bound::Included(p.as_slice()),
-                    end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
-                );
                 let rowid = |k: &[u8]| k.get(p.len()..).and_then(decode_int_key).unwrap_or(0);
                 // The largest rowid: the first key of a reverse scan, read in place; for a
                 // table with no row in the snapshot, among the transaction's own rows.
                 let mut max = 0;
                 if self.kv.snapshot_has_prefix(&p)? {
-                    self.kv.scan_with(lower, upper, true, |k, _| {
+                    self.kv.scan_prefix_with(&p, true, |k, _| {
                         max = rowid(k);
                         Ok(false)
                     })?;
-                } else if let Some(k) = self.kv.last_own_key(lower, upper) {
-                    max = rowid(k);
+                } else if let Some(k) = self.kv.last_own_key(&p) {
+                    max = rowid(&k);
                 }
                 max.checked_add(1).ok_or_else(|| {
                     Error::invalid(format!("table {} is full (rowid overflow)", table.name))
@@ -1308,21 +1303,13 @@ impl<'k, 't> Writer<'k, 't> {
     /// Adds index entries for every existing row (CREATE INDEX); checks uniqueness.
     pub(crate) fn build_index(&mut self, table: &Table, ix: &Index) -> Result<()> {
         let p = table_prefix(table.id);
-        let end = prefix_successor(&p);
         let mut entries = Vec::new();
-        {
-            let it = self.kv.scan(
-                Bound::Included(p.as_slice()),
-                end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
-                false,
-            )?;
-            for item in it {
-                let (k, v) = item?;
-                let row = pad_row(decode_row(&v)?, table);
-                let suffix = k[p.len()..].to_vec();
-                entries.push((index_key(ix, &row, &suffix), suffix));
-            }
-        }
+        self.kv.scan_prefix_with(&p, false, |k, v| {
+            let row = pad_row(decode_row(v)?, table);
+            let suffix = k[p.len()..].to_vec();
+            entries.push((index_key(ix, &row, &suffix), suffix));
+            Ok(true)
+        })?;
         let mut seen = FastSet::default();
         for (k, s) in entries {
             if ix.unique && !seen.insert(k.clone()) {
@@ -1343,16 +1330,11 @@ impl<'k, 't> Writer<'k, 't> {
 
     /// Deletes every key with the given prefix.
     pub(crate) fn delete_prefix(&mut self, prefix: &[u8]) -> Result<()> {
-        let end = prefix_successor(prefix);
-        let keys: Vec<Vec<u8>> = self
-            .kv
-            .scan(
-                Bound::Included(prefix),
-                end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
-                false,
-            )?
-            .map(|r| r.map(|(k, _)| k))
-            .collect::<Result<_>>()?;
+        let mut keys = Vec::new();
+        self.kv.scan_prefix_with(prefix, false, |k, _| {
+            keys.push(k.to_vec());
+            Ok(true)
+        })?;
         for k in keys {
             self.kv.delete(&k)?;
         }

@@ -7,11 +7,9 @@ use std::ops::Bound;
 
 use toondb_storage::{Keyspace, ScanOrder, Transaction};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::exec::FastMap;
 use crate::keycode::prefix_successor;
-
-pub(crate) type KvIter<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
 
 /// A statement's window on the SQL keyspace of one storage transaction.
 pub(crate) struct StmtKv<'t> {
@@ -41,16 +39,14 @@ impl<'t> StmtKv<'t> {
 
     /// Whether the transaction's snapshot holds any key starting with `prefix`, its own
     /// writes left out: one range probe per prefix per transaction. When it does not,
-    /// [`StmtKv::get_own`] answers for any key under the prefix.
+    /// [`StmtKv::get_own`] and [`StmtKv::last_own_key`] answer for keys under the prefix.
     pub(crate) fn snapshot_has_prefix(&mut self, prefix: &[u8]) -> Result<bool> {
         if let Some(&has) = self.prefixes.get(prefix) {
             return Ok(has);
         }
-        let end = prefix_successor(prefix);
-        let upper = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-        let has = self
-            .txn
-            .snapshot_has_range(self.ks, Bound::Included(prefix), upper)?;
+        let has = within(prefix, |lower, upper| {
+            self.txn.snapshot_has_range(self.ks, lower, upper)
+        })?;
         self.prefixes.insert(prefix.to_vec(), has);
         Ok(has)
     }
@@ -61,13 +57,16 @@ impl<'t> StmtKv<'t> {
         self.txn.own_write(self.ks, key).flatten()
     }
 
-    /// The largest key between the bounds that the transaction's own writes hold a value
-    /// under (deletes skipped): the answer under a prefix the snapshot holds nothing under.
-    pub(crate) fn last_own_key(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> Option<&[u8]> {
-        self.txn
-            .own_writes(self.ks, lower, upper, ScanOrder::Reverse)
-            .find(|(_, v)| v.is_some())
-            .map(|(k, _)| k)
+    /// The largest key starting with `prefix` that the transaction's own writes hold a
+    /// value under (deletes skipped): the answer under a prefix the snapshot holds nothing
+    /// under.
+    pub(crate) fn last_own_key(&self, prefix: &[u8]) -> Option<Vec<u8>> {
+        within(prefix, |lower, upper| {
+            self.txn
+                .own_writes(self.ks, lower, upper, ScanOrder::Reverse)
+                .find(|(_, v)| v.is_some())
+                .map(|(k, _)| k.to_vec())
+        })
     }
 
     pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -100,16 +99,26 @@ impl<'t> StmtKv<'t> {
             .scan_range_with(self.ks, lower, upper, order(reverse), f)
     }
 
-    /// Ordered scan between the bounds, each pair copied out.
-    pub(crate) fn scan(
+    /// [`StmtKv::scan_with`] over the keys that start with `prefix`.
+    pub(crate) fn scan_prefix_with(
         &self,
-        lower: Bound<&[u8]>,
-        upper: Bound<&[u8]>,
+        prefix: &[u8],
         reverse: bool,
-    ) -> Result<KvIter<'_>> {
-        let it = self.txn.scan_range(self.ks, lower, upper, order(reverse))?;
-        Ok(Box::new(it.map(|r| r.map_err(Error::from))))
+        f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<bool> {
+        within(prefix, |lower, upper| {
+            self.scan_with(lower, upper, reverse, f)
+        })
     }
+}
+
+/// Calls `f` with the bounds of the keys that start with `prefix`.
+fn within<R>(prefix: &[u8], f: impl FnOnce(Bound<&[u8]>, Bound<&[u8]>) -> R) -> R {
+    let end = prefix_successor(prefix);
+    f(
+        Bound::Included(prefix),
+        end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+    )
 }
 
 fn order(reverse: bool) -> ScanOrder {
