@@ -6,7 +6,7 @@ use sqlparser::ast;
 
 use crate::catalog::{Catalog, Column, Table, View, norm};
 use crate::error::{Error, Location, Result};
-use crate::parse::{IndexHint, Notes, Parsed, Shift};
+use crate::parse::{IndexHint, Notes, Parsed};
 use crate::plan::{
     Access, AggCall, AggFunc, BinOp, Expr, Frame, FrameBound, FrameUnits, Func, IndexChoice,
     JoinKind, Need, Plan, SetOp, SortKey, SubKind, SubQuery, UnOp, WinCall, WinFunc, WinOrder,
@@ -380,23 +380,13 @@ impl<'a> Binder<'a> {
         flatten(e, &mut operands, &mut ops);
         let mut acc = self.bind_expr(operands[0], agg_ok)?;
         for ((left, op, right), operand) in ops.into_iter().zip(&operands[1..]) {
-            let op = match op {
+            // A `^` stands for a `<<` or `>>` the parse rewrote (SQLite has no `^`).
+            let op = match self.notes.operator(left, op, right) {
                 ast::BinaryOperator::BitwiseAnd => BinOp::BitAnd,
                 ast::BinaryOperator::BitwiseOr => BinOp::BitOr,
                 ast::BinaryOperator::PGBitwiseShiftLeft => BinOp::ShiftLeft,
                 ast::BinaryOperator::PGBitwiseShiftRight => BinOp::ShiftRight,
-                // A `<<` or `>>` the parse rewrote (SQLite itself has no `^`).
-                other => {
-                    use sqlparser::ast::Spanned;
-                    let shift = self
-                        .notes
-                        .shift_between(left.span().end, right.span().start);
-                    match shift {
-                        Some(Shift::Left) => BinOp::ShiftLeft,
-                        Some(Shift::Right) => BinOp::ShiftRight,
-                        None => return Err(Error::unsupported(format!("operator {other}"))),
-                    }
-                }
+                other => return Err(Error::unsupported(format!("operator {other}"))),
             };
             let r = self.bind_expr(operand, agg_ok)?;
             acc = Expr::Binary {
@@ -816,21 +806,14 @@ impl<'a> Binder<'a> {
     where
         T: ast::VisitMut + Clone + std::fmt::Display,
     {
-        use sqlparser::ast::Spanned;
         if !self.notes.has_shifts() {
             return node.to_string();
         }
         let mut node = node.clone();
         let notes = &self.notes;
         let _ = ast::visit_expressions_mut(&mut node, |e| {
-            if let ast::Expr::BinaryOp { left, op, right } = e
-                && *op == ast::BinaryOperator::BitwiseXor
-            {
-                match notes.shift_between(left.span().end, right.span().start) {
-                    Some(Shift::Left) => *op = ast::BinaryOperator::PGBitwiseShiftLeft,
-                    Some(Shift::Right) => *op = ast::BinaryOperator::PGBitwiseShiftRight,
-                    None => {}
-                }
+            if let ast::Expr::BinaryOp { left, op, right } = e {
+                *op = notes.operator(left, op, right);
             }
             std::ops::ControlFlow::<()>::Continue(())
         });
@@ -2609,10 +2592,7 @@ impl<'a> Binder<'a> {
         } = call;
         let wrong = || Error::invalid(format!("wrong number of arguments to function {name}()"));
         let func = agg_name(name).ok_or_else(wrong)?;
-        let filter = match filter {
-            Some(f) => Some(self.bind_expr(f, false)?),
-            None => None,
-        };
+        let filter = filter.map(|f| self.bind_expr(f, false)).transpose()?;
         let count_star = |filter| {
             Ok(Expr::Agg(Box::new(AggCall {
                 func: AggFunc::CountStar,
@@ -2641,10 +2621,7 @@ impl<'a> Binder<'a> {
             )));
         }
         let arg = self.bind_expr(arg, false)?;
-        let separator = match sep {
-            Some(s) => Some(self.bind_expr(s, false)?),
-            None => None,
-        };
+        let separator = sep.map(|s| self.bind_expr(s, false)).transpose()?;
         Ok(Expr::Agg(Box::new(AggCall {
             func,
             arg: Some(arg),
@@ -2725,10 +2702,7 @@ impl<'a> Binder<'a> {
             .into_iter()
             .map(|a| self.bind_expr(a, agg_ok))
             .collect::<Result<Vec<_>>>()?;
-        let filter = match filter {
-            Some(f) => Some(self.bind_expr(f, agg_ok)?),
-            None => None,
-        };
+        let filter = filter.map(|f| self.bind_expr(f, agg_ok)).transpose()?;
         let (partition, order, frame) = self.window_spec(over, 0)?;
         let partition = partition
             .iter()

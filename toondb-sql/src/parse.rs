@@ -58,7 +58,7 @@ pub(crate) struct TableHint {
 
 /// A shift operator the rewrite turned into `^`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Shift {
+enum Shift {
     Left,
     Right,
 }
@@ -107,23 +107,33 @@ impl Notes {
         !self.shifts.is_empty()
     }
 
-    /// The shift operator written between the end of a binary operation's left operand
-    /// and the start of its right one (positions in the parsed text), if the rewrite
-    /// replaced one there.
-    pub(crate) fn shift_between(
+    /// The operator of `left op right` as written: a `^` the rewrite put in for a shift
+    /// (found by position between the operands) is that shift, anything else is `op`.
+    pub(crate) fn operator(
         &self,
-        left_end: sqlparser::tokenizer::Location,
-        right_start: sqlparser::tokenizer::Location,
-    ) -> Option<Shift> {
-        if self.shifts.is_empty() || left_end.line == 0 || right_start.line == 0 {
-            return None;
+        left: &ast::Expr,
+        op: &ast::BinaryOperator,
+        right: &ast::Expr,
+    ) -> ast::BinaryOperator {
+        use sqlparser::ast::Spanned;
+        if *op != ast::BinaryOperator::BitwiseXor || self.shifts.is_empty() {
+            return op.clone();
+        }
+        let (left_end, right_start) = (left.span().end, right.span().start);
+        if left_end.line == 0 || right_start.line == 0 {
+            return op.clone();
         }
         let (lo, hi) = (self.original(left_end), self.original(right_start));
         let key = |l: &Location| (l.line, l.column);
-        self.shifts
+        match self
+            .shifts
             .iter()
             .find(|(at, _)| key(at) >= key(&lo) && key(at) < key(&hi))
-            .map(|&(_, s)| s)
+        {
+            Some((_, Shift::Left)) => ast::BinaryOperator::PGBitwiseShiftLeft,
+            Some((_, Shift::Right)) => ast::BinaryOperator::PGBitwiseShiftRight,
+            None => op.clone(),
+        }
     }
 
     fn original(&self, l: sqlparser::tokenizer::Location) -> Location {
