@@ -95,6 +95,13 @@ pub(crate) struct AggCall {
     pub(crate) filter: Option<Expr>,
 }
 
+impl AggCall {
+    /// The expressions of the call: argument, separator, filter.
+    pub(crate) fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.arg.iter().chain(&self.separator).chain(&self.filter)
+    }
+}
+
 /// Window functions (SQLite's built-in ones, plus the aggregates used with `OVER`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum WinFunc {
@@ -178,6 +185,17 @@ pub(crate) struct WinCall {
     pub(crate) partition: Vec<Expr>,
     pub(crate) order: Vec<WinOrder>,
     pub(crate) frame: Frame,
+}
+
+impl WinCall {
+    /// The expressions of the call: arguments, filter, PARTITION BY, ORDER BY.
+    pub(crate) fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.args
+            .iter()
+            .chain(&self.filter)
+            .chain(&self.partition)
+            .chain(self.order.iter().map(|o| &o.expr))
+    }
 }
 
 /// The kind of a subquery expression.
@@ -336,18 +354,8 @@ impl Expr {
                 }
             }
             Expr::Func(_, args) => args.iter().for_each(f),
-            Expr::Agg(a) => {
-                a.arg
-                    .iter()
-                    .chain(&a.separator)
-                    .chain(&a.filter)
-                    .for_each(f);
-            }
-            Expr::Win(w) => {
-                w.args.iter().chain(&w.filter).for_each(&mut *f);
-                w.partition.iter().for_each(&mut *f);
-                w.order.iter().for_each(|o| f(&o.expr));
-            }
+            Expr::Agg(a) => a.exprs().for_each(f),
+            Expr::Win(w) => w.exprs().for_each(f),
         }
     }
 
@@ -944,14 +952,10 @@ impl Plan {
                 // Output: the group's last input row, then the group values, then the
                 // aggregates.
                 let (mut n, _) = need.split(*input_width);
-                group.iter().for_each(|e| n.add_expr(e));
-                for a in aggs.iter() {
-                    a.arg
-                        .iter()
-                        .chain(&a.separator)
-                        .chain(&a.filter)
-                        .for_each(|e| n.add_expr(e));
-                }
+                group
+                    .iter()
+                    .chain(aggs.iter().flat_map(AggCall::exprs))
+                    .for_each(|e| n.add_expr(e));
                 input.prune_columns(n);
             }
             Plan::Window {
@@ -960,14 +964,9 @@ impl Plan {
                 input_width,
             } => {
                 let (mut n, _) = need.split(*input_width);
-                for w in wins.iter() {
-                    w.args
-                        .iter()
-                        .chain(&w.filter)
-                        .chain(&w.partition)
-                        .for_each(|e| n.add_expr(e));
-                    w.order.iter().for_each(|o| n.add_expr(&o.expr));
-                }
+                wins.iter()
+                    .flat_map(WinCall::exprs)
+                    .for_each(|e| n.add_expr(e));
                 input.prune_columns(n);
             }
             Plan::Sort { input, keys } => {

@@ -117,21 +117,15 @@ fn compute(
         while e < n && same(&keyed[s], &keyed[e], 0..p) {
             e += 1;
         }
-        // Peer groups of the partition, as [start, end) positions relative to `s`.
-        let mut peers: Vec<(usize, usize)> = Vec::with_capacity(e - s);
-        let mut group: Vec<usize> = Vec::with_capacity(e - s);
-        let mut groups: Vec<(usize, usize)> = Vec::new();
+        // The lengths of the partition's peer groups, in order.
+        let mut lengths = Vec::new();
         let mut g = s;
         while g < e {
             let mut h = g + 1;
             while h < e && same(&keyed[g], &keyed[h], p..p + o) {
                 h += 1;
             }
-            groups.push((g - s, h - s));
-            for _ in g..h {
-                peers.push((g - s, h - s));
-                group.push(groups.len());
-            }
+            lengths.push(h - g);
             g = h;
         }
         // RANGE offsets compare the one ORDER BY value, where it is a number.
@@ -140,17 +134,7 @@ fn compute(
         } else {
             Vec::new()
         };
-        // Numbers sort together: they are rows `first..first + count`.
-        let first = values.iter().position(Option::is_some).unwrap_or(0);
-        let count = values[first..].iter().take_while(|x| x.is_some()).count();
-        let shape = Shape {
-            peers: &peers,
-            group: &group,
-            groups: &groups,
-            values: &values,
-            numbers: first..first + count,
-            desc: w.order.first().is_some_and(|ob| ob.desc),
-        };
+        let shape = Shape::new(&lengths, values, w.order.first().is_some_and(|ob| ob.desc));
         let part: Vec<&[Value]> = perm[s..e].iter().map(|&i| args[i].as_slice()).collect();
         let vals = partition_values(w, &part, &shape, ctx)?;
         for (j, v) in vals.into_iter().enumerate() {
@@ -171,30 +155,59 @@ fn numeric(v: &Value) -> Option<f64> {
 }
 
 /// What the frames of one partition's rows (in window order) are computed from.
-struct Shape<'a> {
-    /// Per row: its peer group (rows equal under the window's ORDER BY), `[start, end)`.
-    peers: &'a [(usize, usize)],
-    /// Per row: its peer group's number, from 1.
-    group: &'a [usize],
-    /// Per group number - 1: the group's rows, `[start, end)`.
-    groups: &'a [(usize, usize)],
+struct Shape {
+    /// The peer groups (rows equal under the window's ORDER BY), in order: `[start, end)`.
+    groups: Vec<(usize, usize)>,
+    /// Per row: the index of its peer group.
+    group: Vec<usize>,
     /// For RANGE offsets: each row's ORDER BY value as a number (`None` when it is not
     /// one); empty otherwise.
-    values: &'a [Option<f64>],
-    /// The rows whose value is a number.
+    values: Vec<Option<f64>>,
+    /// The rows whose value is a number (numbers sort together).
     numbers: std::ops::Range<usize>,
     /// Whether the ORDER BY is descending.
     desc: bool,
 }
 
+impl Shape {
+    /// A partition whose peer groups have these lengths, in order.
+    fn new(lengths: &[usize], values: Vec<Option<f64>>, desc: bool) -> Shape {
+        let mut groups = Vec::with_capacity(lengths.len());
+        let mut group = Vec::new();
+        for &len in lengths {
+            let start = group.len();
+            group.extend(std::iter::repeat_n(groups.len(), len));
+            groups.push((start, start + len));
+        }
+        let first = values.iter().position(Option::is_some).unwrap_or(0);
+        let count = values[first..].iter().take_while(|x| x.is_some()).count();
+        Shape {
+            groups,
+            group,
+            values,
+            numbers: first..first + count,
+            desc,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.group.len()
+    }
+
+    /// Row `j`'s peer group, `[start, end)`.
+    fn peers(&self, j: usize) -> (usize, usize) {
+        self.groups[self.group[j]]
+    }
+}
+
 /// The frame of row `j`, as a half-open range of positions (empty when `lo >= hi`).
-fn frame_bounds(f: &Frame, j: usize, s: &Shape<'_>) -> (usize, usize) {
-    let n = s.peers.len();
+fn frame_bounds(f: &Frame, j: usize, s: &Shape) -> (usize, usize) {
+    let n = s.len();
     let lo = match f.start {
         FrameBound::UnboundedPreceding => 0,
         FrameBound::UnboundedFollowing => n,
         FrameBound::CurrentRow if f.units == FrameUnits::Rows => j,
-        FrameBound::CurrentRow => s.peers[j].0,
+        FrameBound::CurrentRow => s.peers(j).0,
         FrameBound::Preceding(k) => offset_bound(f.units, j, -k, true, s),
         FrameBound::Following(k) => offset_bound(f.units, j, k, true, s),
     };
@@ -202,7 +215,7 @@ fn frame_bounds(f: &Frame, j: usize, s: &Shape<'_>) -> (usize, usize) {
         FrameBound::UnboundedPreceding => 0,
         FrameBound::UnboundedFollowing => n,
         FrameBound::CurrentRow if f.units == FrameUnits::Rows => j + 1,
-        FrameBound::CurrentRow => s.peers[j].1,
+        FrameBound::CurrentRow => s.peers(j).1,
         FrameBound::Preceding(k) => offset_bound(f.units, j, -k, false, s),
         FrameBound::Following(k) => offset_bound(f.units, j, k, false, s),
     };
@@ -210,8 +223,8 @@ fn frame_bounds(f: &Frame, j: usize, s: &Shape<'_>) -> (usize, usize) {
 }
 
 /// A frame start (`start`) or end `k` units from row `j` (negative: preceding).
-fn offset_bound(units: FrameUnits, j: usize, k: f64, start: bool, s: &Shape<'_>) -> usize {
-    let n = s.peers.len();
+fn offset_bound(units: FrameUnits, j: usize, k: f64, start: bool, s: &Shape) -> usize {
+    let n = s.len();
     // Whole-number offsets (ROWS, GROUPS) as a signed count, saturating.
     let steps = k as i64;
     let moved = |from: usize, count: usize| -> Option<usize> {
@@ -226,19 +239,17 @@ fn offset_bound(units: FrameUnits, j: usize, k: f64, start: bool, s: &Shape<'_>)
             (None, _) if steps < 0 => 0,
             (None, _) => n,
         },
-        FrameUnits::Groups => {
-            let g = s.group[j] - 1;
-            match (moved(g, s.groups.len()), start) {
-                (Some(t), true) => s.groups[t].0,
-                (Some(t), false) => s.groups[t].1,
-                (None, _) if steps < 0 => 0,
-                (None, _) => n,
-            }
-        }
+        FrameUnits::Groups => match (moved(s.group[j], s.groups.len()), start) {
+            (Some(t), true) => s.groups[t].0,
+            (Some(t), false) => s.groups[t].1,
+            (None, _) if steps < 0 => 0,
+            (None, _) => n,
+        },
         FrameUnits::Range => {
             // A NULL, text or blob value frames its peers.
             let Some(v) = s.values.get(j).copied().flatten() else {
-                return if start { s.peers[j].0 } else { s.peers[j].1 };
+                let (lo, hi) = s.peers(j);
+                return if start { lo } else { hi };
             };
             let target = if s.desc { v - k } else { v + k };
             // In window order: does a value come before the target (for a start), or at or
@@ -260,25 +271,25 @@ fn offset_bound(units: FrameUnits, j: usize, k: f64, start: bool, s: &Shape<'_>)
 fn partition_values(
     w: &WinCall,
     args: &[&[Value]],
-    shape: &Shape<'_>,
+    shape: &Shape,
     ctx: &mut Ctx<'_>,
 ) -> Result<Vec<Value>> {
-    let (peers, group) = (shape.peers, shape.group);
     let m = args.len();
+    let peers = (0..m).map(|j| shape.peers(j));
     let arg = |j: usize, k: usize| args[j].get(k).cloned().unwrap_or(Value::Null);
     let mut out = Vec::with_capacity(m);
     match w.func {
         WinFunc::RowNumber => out.extend((1..=m).map(|j| Value::Integer(j as i64))),
-        WinFunc::Rank => out.extend(peers.iter().map(|p| Value::Integer(p.0 as i64 + 1))),
-        WinFunc::DenseRank => out.extend(group.iter().map(|&g| Value::Integer(g as i64))),
-        WinFunc::PercentRank => out.extend(peers.iter().map(|p| {
+        WinFunc::Rank => out.extend(peers.map(|p| Value::Integer(p.0 as i64 + 1))),
+        WinFunc::DenseRank => out.extend(shape.group.iter().map(|&g| Value::Integer(g as i64 + 1))),
+        WinFunc::PercentRank => out.extend(peers.map(|p| {
             Value::Real(if m > 1 {
                 p.0 as f64 / (m - 1) as f64
             } else {
                 0.0
             })
         })),
-        WinFunc::CumeDist => out.extend(peers.iter().map(|p| Value::Real(p.1 as f64 / m as f64))),
+        WinFunc::CumeDist => out.extend(peers.map(|p| Value::Real(p.1 as f64 / m as f64))),
         WinFunc::Ntile => {
             let buckets = int_arg(&arg(0, 0)).unwrap_or(0);
             if buckets <= 0 {
@@ -415,28 +426,14 @@ mod tests {
     /// A partition whose rows have these peer groups (lengths, in order) and, for RANGE,
     /// these ORDER BY values.
     struct Part {
-        peers: Vec<(usize, usize)>,
-        group: Vec<usize>,
-        groups: Vec<(usize, usize)>,
+        lengths: Vec<usize>,
         values: Vec<Option<f64>>,
     }
 
     impl Part {
         fn new(lengths: &[usize], values: Vec<Option<f64>>) -> Part {
-            let (mut peers, mut group, mut groups) = (Vec::new(), Vec::new(), Vec::new());
-            let mut at = 0;
-            for &len in lengths {
-                groups.push((at, at + len));
-                for _ in 0..len {
-                    peers.push((at, at + len));
-                    group.push(groups.len());
-                }
-                at += len;
-            }
             Part {
-                peers,
-                group,
-                groups,
+                lengths: lengths.to_vec(),
                 values,
             }
         }
@@ -449,19 +446,7 @@ mod tests {
             desc: bool,
             j: usize,
         ) -> (usize, usize) {
-            let first = self.values.iter().position(Option::is_some).unwrap_or(0);
-            let count = self.values[first..]
-                .iter()
-                .take_while(|x| x.is_some())
-                .count();
-            let shape = Shape {
-                peers: &self.peers,
-                group: &self.group,
-                groups: &self.groups,
-                values: &self.values,
-                numbers: first..first + count,
-                desc,
-            };
+            let shape = Shape::new(&self.lengths, self.values.clone(), desc);
             frame_bounds(&Frame { units, start, end }, j, &shape)
         }
     }
