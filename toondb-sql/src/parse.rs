@@ -326,10 +326,27 @@ fn index_hint(sig: &[&TokenWithSpan], k: usize) -> Option<(IndexHint, usize)> {
     None
 }
 
+/// One change the rewrite makes to the text, at byte offsets of the original.
+enum Edit {
+    /// Inserts `text` at byte `at`.
+    Insert {
+        at: usize,
+        text: &'static str,
+        record: Insertion,
+    },
+    /// Replaces bytes `start..end` by `with` followed by spaces, as many characters as
+    /// they hold (line breaks kept), so that no later position moves.
+    Replace {
+        start: usize,
+        end: usize,
+        with: &'static str,
+    },
+}
+
 /// Rewrites every `IN name` / `IN schema.name` not followed by `(` to
-/// `IN (SELECT * FROM name)` and blanks out every index hint after a name. Returns `None`
-/// when there is nothing to rewrite (or the text does not tokenize). Everything outside
-/// the rewritten spots is copied unchanged.
+/// `IN (SELECT * FROM name)`, blanks out every index hint after a name and turns every
+/// `<<` / `>>` into `^ `. Returns `None` when there is nothing to rewrite (or the text does
+/// not tokenize). Everything outside the rewritten spots is copied unchanged.
 fn rewrite(sql: &str) -> Option<Rewritten> {
     let tokens = Tokenizer::new(&SQLiteDialect {}, sql)
         .tokenize_with_location()
@@ -338,45 +355,41 @@ fn rewrite(sql: &str) -> Option<Rewritten> {
         .iter()
         .filter(|t| !matches!(t.token, Token::Whitespace(_)))
         .collect();
-    // (byte offset, text, original position) of each insertion, in text order.
-    let mut edits: Vec<(usize, &str, Insertion)> = Vec::new();
-    // Byte ranges to replace by as many characters: spaces, or the `^ ` of a shift.
-    let mut blanks: Vec<(usize, usize, &str)> = Vec::new();
+    let starts = line_starts(sql);
+    let offset = |l: sqlparser::tokenizer::Location| byte_offset(sql, &starts, l.line, l.column);
+    let position = |l: sqlparser::tokenizer::Location| Location {
+        line: l.line,
+        column: l.column,
+    };
+    // The edits, in text order (each found after the ones before it).
+    let mut edits: Vec<Edit> = Vec::new();
     let mut hints = Vec::new();
     let mut shifts = Vec::new();
-    let starts = line_starts(sql);
     let mut k = 0;
     while k < sig.len() {
         if let Token::ShiftLeft | Token::ShiftRight = sig[k].token {
-            let (s, e) = (sig[k].span.start, sig[k].span.end);
-            blanks.push((
-                byte_offset(sql, &starts, s.line, s.column)?,
-                byte_offset(sql, &starts, e.line, e.column)?,
-                "^ ",
-            ));
+            let span = sig[k].span;
+            edits.push(Edit::Replace {
+                start: offset(span.start)?,
+                end: offset(span.end)?,
+                with: "^ ",
+            });
             let shift = if sig[k].token == Token::ShiftLeft {
                 Shift::Left
             } else {
                 Shift::Right
             };
-            shifts.push((
-                Location {
-                    line: s.line,
-                    column: s.column,
-                },
-                shift,
-            ));
+            shifts.push((position(span.start), shift));
             k += 1;
             continue;
         }
         if let Some((hint, last)) = index_hint(&sig, k) {
-            let (s, e) = (sig[k].span.start, sig[last].span.end);
-            blanks.push((
-                byte_offset(sql, &starts, s.line, s.column)?,
-                byte_offset(sql, &starts, e.line, e.column)?,
-                "",
-            ));
-            let table = sig[k - 1].span.start;
+            edits.push(Edit::Replace {
+                start: offset(sig[k].span.start)?,
+                end: offset(sig[last].span.end)?,
+                with: "",
+            });
+            let table = position(sig[k - 1].span.start);
             hints.push(TableHint {
                 line: table.line,
                 column: table.column,
@@ -402,60 +415,53 @@ fn rewrite(sql: &str) -> Option<Rewritten> {
             k = last + 1;
             continue;
         }
-        let (s, e) = (sig[first].span.start, sig[last].span.end);
-        let so = byte_offset(sql, &starts, s.line, s.column)?;
-        let eo = byte_offset(sql, &starts, e.line, e.column)?;
-        edits.push((
-            so,
-            IN_PREFIX,
-            Insertion {
-                line: s.line,
-                column: s.column,
-                len: IN_PREFIX.chars().count() as u64,
-            },
-        ));
-        edits.push((
-            eo,
-            IN_SUFFIX,
-            Insertion {
-                line: e.line,
-                column: e.column,
-                len: IN_SUFFIX.chars().count() as u64,
-            },
-        ));
+        for (at, text) in [
+            (sig[first].span.start, IN_PREFIX),
+            (sig[last].span.end, IN_SUFFIX),
+        ] {
+            edits.push(Edit::Insert {
+                at: offset(at)?,
+                text,
+                record: Insertion {
+                    line: at.line,
+                    column: at.column,
+                    len: text.chars().count() as u64,
+                },
+            });
+        }
         k = last + 1;
     }
-    if edits.is_empty() && blanks.is_empty() {
+    if edits.is_empty() {
         return None;
     }
-    // Replaced text keeps its length in characters (and its line breaks), so positions do
-    // not move: `with`, then spaces.
-    let mut text = sql.to_string();
-    for &(s, e, with) in blanks.iter().rev() {
-        let mut with = with.chars();
-        let spaces: String = sql
-            .get(s..e)?
-            .chars()
-            .map(|c| match with.next() {
-                Some(w) => w,
-                None if c == '\n' => c,
-                None => ' ',
-            })
-            .collect();
-        text.replace_range(s..e, &spaces);
-    }
-    let mut out = String::with_capacity(text.len() + edits.len() * 8);
+    let mut out = String::with_capacity(sql.len() + 32 * edits.len());
+    let mut insertions = Vec::new();
     let mut at = 0;
-    for (off, ins, _) in &edits {
-        // A blanked span's spaces are one byte each where its characters may be more:
-        // an offset after it moves by the difference.
-        let off = shifted(*off, &blanks, sql)?;
-        out.push_str(text.get(at..off)?);
-        out.push_str(ins);
-        at = off;
+    for edit in edits {
+        match edit {
+            Edit::Insert {
+                at: off,
+                text,
+                record,
+            } => {
+                out.push_str(sql.get(at..off)?);
+                out.push_str(text);
+                insertions.push(record);
+                at = off;
+            }
+            Edit::Replace { start, end, with } => {
+                out.push_str(sql.get(at..start)?);
+                let mut with = with.chars();
+                out.extend(sql.get(start..end)?.chars().map(|c| match with.next() {
+                    Some(w) => w,
+                    None if c == '\n' => c,
+                    None => ' ',
+                }));
+                at = end;
+            }
+        }
     }
-    out.push_str(text.get(at..)?);
-    let mut insertions: Vec<Insertion> = edits.into_iter().map(|(_, _, i)| i).collect();
+    out.push_str(sql.get(at..)?);
     insertions.sort_by_key(|i| (i.line, i.column));
     Some(Rewritten {
         text: out,
@@ -465,16 +471,6 @@ fn rewrite(sql: &str) -> Option<Rewritten> {
             shifts,
         },
     })
-}
-
-/// Where byte offset `off` of `sql` is once the `blanks` are replaced.
-fn shifted(off: usize, blanks: &[(usize, usize, &str)], sql: &str) -> Option<usize> {
-    let mut out = off;
-    for &(s, e, _) in blanks.iter().filter(|(_, e, _)| *e <= off) {
-        let chars = sql.get(s..e)?.chars().count();
-        out = out - (e - s) + chars;
-    }
-    Some(out)
 }
 
 #[cfg(test)]
